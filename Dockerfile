@@ -1,0 +1,11 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml ./
+COPY phoneprovider ./phoneprovider
+COPY dashboard ./dashboard
+RUN pip install --no-cache-dir .
+COPY . .
+RUN DEBUG=true python manage.py collectstatic --noinput
+EXPOSE 8000
+CMD ["gunicorn", "phoneprovider.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -1,0 +1,46 @@
+# phoneprovider — `make run` to serve the dashboard with a worker, `make test` to test.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint format bench migrate clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+# Web on http://$(HOST):$(PORT)/ plus a real Celery worker (with the sweeper's beat).
+# DATABASE_URL / REDIS_URL are used when set; else SQLite and a file broker under var/.
+run: migrate
+	@$(PY) manage.py ensure_admin
+	@trap 'kill 0' EXIT INT TERM; \
+	$(VENV)/bin/celery -A phoneprovider worker --beat --loglevel=INFO --concurrency=$${WORKER_CONCURRENCY:-2} & \
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) bench/runtime_bench.py
+
+clean:
+	rm -rf $(VENV) var

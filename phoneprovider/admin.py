@@ -1,0 +1,149 @@
+"""Django admin: the audit view. Messages, attempts, executions and the audit log are read-only."""
+
+from django.contrib import admin
+
+from phoneprovider.models import (
+    Action,
+    ActionSecret,
+    ActionVersion,
+    ApiToken,
+    AuditEntry,
+    DeliveryAttempt,
+    Execution,
+    PhoneMessage,
+    PhoneProvider,
+    PhoneTemplate,
+)
+from phoneprovider.phone import mask
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PhoneProvider)
+class PhoneProviderAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "name", "disabled", "delivery_methods", "updated_at")
+    # The auth token is never shown, not even encrypted.
+    exclude = ("twilio_auth_token",)
+    readonly_fields = ("has_auth_token",)
+
+    @admin.display(boolean=True, description="Auth token set")
+    def has_auth_token(self, obj):
+        return obj.has_auth_token
+
+
+class ActionSecretInline(ReadOnlyInline):
+    model = ActionSecret
+    fields = ("name", "updated_at")
+    show_change_link = False
+
+
+class ActionVersionInline(ReadOnlyInline):
+    model = ActionVersion
+    fields = ("number", "deployed", "created_by", "created_at")
+    show_change_link = False
+
+
+@admin.register(Action)
+class ActionAdmin(ReadOnlyAdmin):
+    list_display = ("name", "trigger_id", "status", "runtime", "updated_at")
+    list_filter = ("trigger_id", "status")
+    search_fields = ("name", "public_id")
+    inlines = [ActionSecretInline, ActionVersionInline]
+
+
+@admin.register(ActionVersion)
+class ActionVersionAdmin(ReadOnlyAdmin):
+    list_display = ("action", "number", "deployed", "created_by", "created_at")
+    list_filter = ("deployed",)
+    list_select_related = ("action",)
+    exclude = ("secrets_json",)
+
+
+@admin.register(PhoneTemplate)
+class PhoneTemplateAdmin(ReadOnlyAdmin):
+    list_display = ("type", "disabled", "from_number", "updated_at")
+
+
+class DeliveryAttemptInline(ReadOnlyInline):
+    model = DeliveryAttempt
+    fields = ("number", "provider_name", "outcome", "error", "provider_message_id", "started_at",
+              "ended_at", "execution")
+
+
+@admin.register(PhoneMessage)
+class PhoneMessageAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "masked_recipient", "message_type", "delivery_method", "status",
+                    "provider_name", "attempt_count", "created_at")
+    list_filter = ("status", "message_type", "delivery_method", "provider_name", "is_test")
+    search_fields = ("public_id", "recipient", "provider_message_id", "idempotency_key")
+    date_hierarchy = "created_at"
+    exclude = ("code",)
+    inlines = [DeliveryAttemptInline]
+
+    @admin.display(description="Recipient")
+    def masked_recipient(self, obj):
+        return mask(obj.recipient)
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("message", "number", "provider_name", "outcome", "started_at", "ended_at")
+    list_filter = ("outcome", "provider_name")
+    list_select_related = ("message",)
+    search_fields = ("message__public_id", "provider_message_id")
+
+
+@admin.register(Execution)
+class ExecutionAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "kind", "status", "action", "created_at")
+    list_filter = ("kind", "status")
+    list_select_related = ("action",)
+    search_fields = ("public_id",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created with `manage.py create_api_token`; here they are listed and revoked."""
+
+    list_display = ("name", "prefix", "scopes", "expires_at", "revoked_at", "last_used_at")
+    readonly_fields = ("name", "prefix", "scopes", "created_at", "last_used_at")
+    exclude = ("token_hash",)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        from django.utils import timezone
+
+        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "actor", "verb", "object_type", "object_id")
+    list_filter = ("verb", "object_type")
+    search_fields = ("actor", "object_id")
+    date_hierarchy = "created_at"

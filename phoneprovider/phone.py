@@ -1,0 +1,42 @@
+"""Phone number rules shared by every interface."""
+
+import re
+
+import phonenumbers
+
+from phoneprovider.errors import ValidationError
+
+_ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+
+
+def normalize_e164(value: str, *, field: str = "to") -> str:
+    """Return ``value`` as an E.164 number, or raise a ValidationError that says why."""
+    raw = (value or "").strip()
+    if not raw.startswith("+"):
+        raise ValidationError(
+            "Phone numbers must be in E.164 format, starting with + and the country code "
+            "(for example +14155550100).",
+            field=field,
+        )
+    try:
+        number = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(f"{raw!r} is not a phone number.", field=field) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(f"{raw} is not a valid phone number.", field=field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_sender(value: str, *, field: str = "from") -> str:
+    """A sender is an E.164 number or an alphanumeric sender id (up to 11 characters)."""
+    raw = (value or "").strip()
+    if _ALPHANUMERIC_SENDER.match(raw):
+        return raw
+    return normalize_e164(raw, field=field)
+
+
+def mask(number: str) -> str:
+    """+14155550100 → +1415•••0100, for lists where the full number is not needed."""
+    if len(number) <= 8:
+        return number
+    return number[:5] + "•" * (len(number) - 9) + number[-4:]

@@ -1,0 +1,248 @@
+"""Writes of Actions: drafts, secrets and immutable deployed versions."""
+
+import json
+import re
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from phoneprovider import selectors
+from phoneprovider.errors import Conflict, ValidationError
+from phoneprovider.models import Action, ActionSecret, ActionVersion
+from phoneprovider.runtime import CodeValidationError, validate_source
+from phoneprovider.services.audit import MASK, audit_record
+
+MAX_SECRETS = 30
+MAX_SECRET_NAME = 128
+MAX_SECRET_VALUE = 4096
+MAX_VERSIONS_KEPT = 50
+_SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+TRIGGER_VERSIONS = {
+    Action.Trigger.CUSTOM_PHONE_PROVIDER: "v1",
+    Action.Trigger.SEND_PHONE_MESSAGE: "v2",
+}
+
+
+def code_validate(code: str, trigger_id: str) -> None:
+    """Parse the handler (never run it) and check its export; errors carry line and column."""
+    try:
+        validate_source(code, trigger=trigger_id)
+    except CodeValidationError as exc:
+        raise ValidationError(exc.message, field="code", line=exc.line, column=exc.column) from None
+
+
+def _secret_name_check(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > MAX_SECRET_NAME or not _SECRET_NAME.match(name):
+        raise ValidationError(
+            "A secret name has letters, digits and underscores, starts with a letter or "
+            f"underscore, and is at most {MAX_SECRET_NAME} characters.",
+            field="secrets",
+        )
+    return name
+
+
+def _secrets_apply(action: Action, upserts: dict[str, str], deletes: list[str]) -> None:
+    for name, value in upserts.items():
+        if not isinstance(value, str) or len(value) > MAX_SECRET_VALUE:
+            raise ValidationError(
+                f"Secret {name!r} needs a text value of at most {MAX_SECRET_VALUE} characters.",
+                field="secrets",
+            )
+    names = {s.name for s in action.secrets.all()}
+    final = (names - set(deletes)) | set(upserts)
+    if len(final) > MAX_SECRETS:
+        raise ValidationError(f"An Action has at most {MAX_SECRETS} secrets.", field="secrets")
+    action.secrets.filter(name__in=deletes).delete()
+    for name, value in upserts.items():
+        ActionSecret.objects.update_or_create(action=action, name=name, defaults={"value": value})
+
+
+def secrets_changes_clean(upserts: dict, deletes: list) -> tuple[dict[str, str], list[str]]:
+    clean_upserts = {_secret_name_check(n): v for n, v in upserts.items()}
+    clean_deletes = [_secret_name_check(n) for n in deletes]
+    return clean_upserts, clean_deletes
+
+
+def _dependencies_clean(dependencies) -> list[dict]:
+    if not isinstance(dependencies, list) or any(
+        not isinstance(d, dict) or not d.get("name") for d in dependencies
+    ):
+        raise ValidationError(
+            "dependencies is a list of {name, version} objects.", field="dependencies"
+        )
+    return [{"name": str(d["name"]), "version": str(d.get("version", ""))} for d in dependencies]
+
+
+@transaction.atomic
+def action_create(
+    *,
+    actor: str,
+    name: str,
+    trigger_id: str,
+    code: str = "",
+    runtime: str = "node22",
+    dependencies: list | None = None,
+    secrets: dict[str, str] | None = None,
+) -> Action:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("The action needs a name.", field="name")
+    if trigger_id not in TRIGGER_VERSIONS:
+        raise ValidationError(
+            f"Unsupported trigger {trigger_id!r}; use custom-phone-provider.",
+            field="supported_triggers",
+        )
+    upserts, _ = secrets_changes_clean(secrets or {}, [])
+    action = Action(
+        name=name,
+        trigger_id=trigger_id,
+        trigger_version=TRIGGER_VERSIONS[trigger_id],
+        code=code or "",
+        runtime=runtime or "node22",
+        dependencies=_dependencies_clean(dependencies or []),
+        status=Action.Status.BUILT,
+        built_at=timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            action.save()
+    except IntegrityError:
+        raise Conflict(
+            "An Action for the custom-phone-provider trigger already exists; "
+            "there can be only one.",
+        ) from None
+    _secrets_apply(action, upserts, [])
+    audit_record(
+        actor=actor,
+        verb="create",
+        object_type="action",
+        object_id=action.public_id,
+        changes={"name": name, "trigger": trigger_id, "secrets": dict.fromkeys(upserts, MASK)},
+    )
+    return action
+
+
+@transaction.atomic
+def action_update(
+    action: Action,
+    *,
+    actor: str,
+    name: str | None = None,
+    code: str | None = None,
+    runtime: str | None = None,
+    dependencies: list | None = None,
+    secret_upserts: dict[str, str] | None = None,
+    secret_deletes: list[str] | None = None,
+) -> Action:
+    """Change the draft. Nothing runs differently until the draft is deployed."""
+    action = Action.objects.select_for_update().get(pk=action.pk)
+    changes: dict = {}
+    if name is not None:
+        if not name.strip():
+            raise ValidationError("The action needs a name.", field="name")
+        action.name = changes["name"] = name.strip()
+    if code is not None:
+        action.code = code
+        changes["code"] = "changed"
+    if runtime is not None:
+        action.runtime = changes["runtime"] = runtime
+    if dependencies is not None:
+        action.dependencies = changes["dependencies"] = _dependencies_clean(dependencies)
+    upserts, deletes = secrets_changes_clean(secret_upserts or {}, secret_deletes or [])
+    _secrets_apply(action, upserts, deletes)
+    if upserts or deletes:
+        changes["secrets"] = {**dict.fromkeys(upserts, MASK), **dict.fromkeys(deletes, None)}
+    action.save()
+    audit_record(
+        actor=actor, verb="update", object_type="action", object_id=action.public_id,
+        changes=changes,
+    )
+    return action
+
+
+def _deploy_snapshot(action: Action, *, actor: str, code: str, runtime: str, dependencies: list,
+                     secrets_json: str) -> ActionVersion:
+    last = action.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    action.versions.filter(deployed=True).update(deployed=False)
+    version = ActionVersion.objects.create(
+        action=action,
+        number=last + 1,
+        code=code,
+        runtime=runtime,
+        dependencies=dependencies,
+        secrets_json=secrets_json,
+        deployed=True,
+        created_by=actor,
+    )
+    stale = action.versions.order_by("-number").values_list("pk", flat=True)[MAX_VERSIONS_KEPT:]
+    ActionVersion.objects.filter(pk__in=list(stale)).delete()
+    action.status = Action.Status.BUILT
+    action.built_at = timezone.now()
+    action.save(update_fields=["status", "built_at", "updated_at"])
+    return version
+
+
+@transaction.atomic
+def action_deploy(action: Action, *, actor: str) -> ActionVersion:
+    """Validate the draft and deploy it as a new immutable version."""
+    action = Action.objects.select_for_update().get(pk=action.pk)
+    code_validate(action.code, action.trigger_id)
+    secrets = {s.name: s.value for s in action.secrets.all()}
+    version = _deploy_snapshot(
+        action,
+        actor=actor,
+        code=action.code,
+        runtime=action.runtime,
+        dependencies=action.dependencies,
+        secrets_json=json.dumps(secrets),
+    )
+    audit_record(
+        actor=actor, verb="deploy", object_type="action", object_id=action.public_id,
+        changes={"version": version.number},
+    )
+    return version
+
+
+@transaction.atomic
+def action_version_redeploy(version: ActionVersion, *, actor: str) -> ActionVersion:
+    """Roll back: deploy a copy of an older version as a new version (history stays linear)."""
+    action = Action.objects.select_for_update().get(pk=version.action_id)
+    new = _deploy_snapshot(
+        action,
+        actor=actor,
+        code=version.code,
+        runtime=version.runtime,
+        dependencies=version.dependencies,
+        secrets_json=version.secrets_json,
+    )
+    audit_record(
+        actor=actor, verb="rollback", object_type="action", object_id=action.public_id,
+        changes={"from_version": version.number, "version": new.number},
+    )
+    return new
+
+
+@transaction.atomic
+def action_delete(action: Action, *, actor: str, force: bool = False) -> None:
+    provider = selectors.provider_get()
+    bound = (
+        provider is not None
+        and provider.name == "custom"
+        and action.trigger_id == Action.Trigger.CUSTOM_PHONE_PROVIDER
+    )
+    if bound and not force:
+        raise ValidationError(
+            "The action is bound to the custom phone provider. Switch the provider away from "
+            "custom first, or delete with force=true.",
+        )
+    if bound:
+        provider.disabled = True
+        provider.save(update_fields=["disabled", "updated_at"])
+    audit_record(actor=actor, verb="delete", object_type="action", object_id=action.public_id)
+    action.delete()
+
+
+def version_secrets(version: ActionVersion) -> dict[str, str]:
+    return json.loads(version.secrets_json or "{}")

@@ -1,0 +1,16 @@
+from phoneprovider.models import AuditEntry
+
+MASK = "[redacted]"
+
+
+def audit_record(
+    *, actor: str, verb: str, object_type: str, object_id: str = "", changes: dict | None = None
+) -> AuditEntry:
+    """Record a configuration change. Callers pass secrets already masked (``MASK``)."""
+    return AuditEntry.objects.create(
+        actor=actor or "system",
+        verb=verb,
+        object_type=object_type,
+        object_id=object_id,
+        changes=changes or {},
+    )

@@ -1,0 +1,342 @@
+"""Writes of messages: queue (the outbox), deliver (claim → attempt → provider → outcome), sweep."""
+
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from phoneprovider import selectors
+from phoneprovider.errors import ValidationError
+from phoneprovider.models import (
+    DeliveryAttempt,
+    DeliveryMethod,
+    Execution,
+    MessageType,
+    PhoneMessage,
+    PhoneProvider,
+)
+from phoneprovider.phone import normalize_e164, normalize_sender
+from phoneprovider.providers import SendResult, custom, twilio
+from phoneprovider.providers.templates import DEFAULT_BODIES, render
+from phoneprovider.services.actions import version_secrets
+
+logger = logging.getLogger(__name__)
+
+Status = PhoneMessage.Status
+RETRY_BASE_SECONDS = 2
+RETRY_CAP_SECONDS = 120
+REASON_MAX = 1024
+
+
+def template_variables(*, code: str, locale: str, context: dict) -> dict:
+    """The Liquid variables Auth0 templates know."""
+    tenant = custom.tenant()
+    user = dict(context.get("user") or {})
+    request = context.get("request") or {}
+    user.setdefault("source_ip", request.get("ip", ""))
+    geoip = request.get("geoip") or {}
+    user.setdefault("city", geoip.get("cityName", ""))
+    user.setdefault("country", geoip.get("countryName", ""))
+    return {
+        "code": code,
+        "friendly_name": tenant["friendly_name"],
+        "tenant": tenant["id"],
+        "locale": locale,
+        "support_email": settings.TENANT_SUPPORT_EMAIL,
+        "support_url": settings.TENANT_SUPPORT_URL,
+        "home_url": settings.TENANT_HOME_URL,
+        "logo_url": settings.TENANT_LOGO_URL,
+        "user": user,
+        "client": context.get("client") or {},
+        "organization": context.get("organization") or {},
+    }
+
+
+def _enqueue(message_pk: int, countdown: float | None = None) -> None:
+    # The row is already committed; if the broker is down the sweeper enqueues it later.
+    from phoneprovider.tasks import message_deliver_task
+
+    try:
+        message_deliver_task.apply_async((message_pk,), countdown=countdown)
+    except Exception:  # the broker can fail in many ways; the outbox row is what matters
+        logger.warning("Could not enqueue message %s; the sweeper will retry.", message_pk,
+                       exc_info=True)
+
+
+def message_queue(
+    *,
+    to: str,
+    message_type: str = MessageType.OTP_VERIFY,
+    delivery_method: str = DeliveryMethod.TEXT,
+    code: str = "",
+    locale: str = "",
+    sender: str = "",
+    context: dict | None = None,
+    idempotency_key: str | None = None,
+    is_test: bool = False,
+) -> PhoneMessage:
+    """Validate, render and store a message, then enqueue its delivery after commit.
+
+    The same ``idempotency_key`` twice returns the first message and sends nothing more.
+    """
+    recipient = normalize_e164(to, field="to")
+    if message_type not in MessageType.values:
+        raise ValidationError(
+            f"message_type must be one of {', '.join(MessageType.values)}.", field="message_type"
+        )
+    if delivery_method not in DeliveryMethod.values:
+        raise ValidationError("delivery_method must be 'text' or 'voice'.", field="delivery_method")
+    if idempotency_key:
+        existing = PhoneMessage.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    provider = selectors.provider_get()
+    if provider is None:
+        raise ValidationError("No phone provider is configured yet.", field="provider")
+    if provider.disabled:
+        raise ValidationError("The phone provider is disabled.", field="provider")
+    if delivery_method not in provider.delivery_methods:
+        raise ValidationError(
+            f"The phone provider is not set up to deliver by {delivery_method}.",
+            field="delivery_method",
+        )
+    context = context or {}
+    template = selectors.template_for_type(message_type)
+    if template is not None and template.disabled:
+        raise ValidationError(
+            f"The {message_type} template is disabled, so no message is sent.",
+            field="message_type",
+        )
+    defaults = DEFAULT_BODIES[message_type]
+    rendered = render(
+        template.text_body if template else defaults["text"],
+        template.voice_body if template else defaults["voice"],
+        template_variables(code=code, locale=locale, context=context),
+    )
+    sender = normalize_sender(sender, field="from") if sender else ""
+    if not sender and template is not None and template.from_number:
+        sender = template.from_number
+    message = PhoneMessage(
+        idempotency_key=idempotency_key or None,
+        recipient=recipient,
+        message_type=message_type,
+        delivery_method=delivery_method,
+        code=code or "",
+        locale=locale or "",
+        sender=sender,
+        as_text=rendered.as_text,
+        as_voice=rendered.as_voice,
+        context=context,
+        is_test=is_test,
+        provider_name=provider.name,
+    )
+    try:
+        with transaction.atomic():
+            message.save()
+            transaction.on_commit(lambda: _enqueue(message.pk))
+    except IntegrityError:
+        # Two requests raced with one idempotency key: the other one won.
+        return PhoneMessage.objects.get(idempotency_key=idempotency_key)
+    return message
+
+
+def _claim(message_pk: int) -> PhoneMessage | None:
+    """queued → sending, only if due and nobody else holds it. Returns the claimed row."""
+    now = timezone.now()
+    claimed = (
+        PhoneMessage.objects.filter(pk=message_pk, status=Status.QUEUED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(
+            status=Status.SENDING,
+            claim_expires_at=now + timedelta(seconds=settings.MESSAGE_CLAIM_SECONDS),
+            attempt_count=F("attempt_count") + 1,
+            updated_at=now,
+        )
+    )
+    if not claimed:
+        return None
+    return PhoneMessage.objects.get(pk=message_pk)
+
+
+def _finish(message: PhoneMessage, status: str, reason: str = "", **fields) -> None:
+    now = timezone.now()
+    message.status = status
+    message.reason = reason[:REASON_MAX]
+    message.claim_expires_at = None
+    if status in PhoneMessage.FINAL_STATUSES:
+        message.finished_at = now
+    for name, value in fields.items():
+        setattr(message, name, value)
+    message.save()
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff with full jitter, capped."""
+    return random.uniform(0, min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempt - 1)))
+
+
+def _send(provider: PhoneProvider, message: PhoneMessage) -> SendResult:
+    if provider.name == PhoneProvider.Name.TWILIO:
+        return twilio.send(provider, message)
+    action = selectors.custom_provider_action()
+    version = selectors.deployed_version(action)
+    if version is None:
+        return SendResult("failed", "The custom provider has no deployed Action.")
+    return custom.send(message, version, version_secrets(version))
+
+
+def _execution_record(attempt: DeliveryAttempt, result: SendResult) -> Execution | None:
+    if result.execution is None:
+        return None
+    record = result.execution
+    action = selectors.custom_provider_action()
+    return Execution.objects.create(
+        action=action,
+        version=selectors.deployed_version(action),
+        kind=Execution.Kind.DELIVERY,
+        status=record.get("status", Execution.Status.ERROR),
+        reason=(record.get("reason") or "")[:REASON_MAX],
+        error=record.get("error"),
+        logs=record.get("logs", []),
+        logs_truncated=record.get("logs_truncated", False),
+        fetches=record.get("fetches", []),
+        stats=record.get("stats", {}),
+        finished_at=timezone.now(),
+    )
+
+
+def message_deliver(message_pk: int) -> PhoneMessage | None:
+    """Deliver one message once: claim it, record the attempt, call the provider, move it on."""
+    message = _claim(message_pk)
+    if message is None:
+        return None  # already taken, finished, or not yet due
+    if message.attempt_count > settings.MESSAGE_MAX_ATTEMPTS:
+        _finish(message, Status.FAILED,
+                f"Gave up after {settings.MESSAGE_MAX_ATTEMPTS} attempts that did not finish.")
+        return message
+    provider = selectors.provider_get()
+    if provider is None or provider.disabled:
+        _finish(message, Status.FAILED, "No enabled phone provider is configured.")
+        return message
+    attempt = DeliveryAttempt.objects.create(
+        message=message, number=message.attempt_count, provider_name=provider.name
+    )
+    try:
+        result = _send(provider, message)
+    except Exception as exc:  # a bug of ours must not leave the message in 'sending'
+        logger.exception("Delivery of %s crashed", message.public_id)
+        result = SendResult("retry", f"Internal error while sending: {type(exc).__name__}")
+    return _record_result(message, attempt, result)
+
+
+@transaction.atomic
+def _record_result(
+    message: PhoneMessage, attempt: DeliveryAttempt, result: SendResult
+) -> PhoneMessage:
+    now = timezone.now()
+    attempt.execution = _execution_record(attempt, result)
+    attempt.outcome = {
+        "sent": DeliveryAttempt.Outcome.SENT,
+        "delivered": DeliveryAttempt.Outcome.SENT,
+        "retry": DeliveryAttempt.Outcome.RETRY,
+        "failed": DeliveryAttempt.Outcome.FAILED,
+        "dropped": DeliveryAttempt.Outcome.DROPPED,
+    }[result.outcome]
+    attempt.error = result.reason[:REASON_MAX]
+    attempt.provider_message_id = result.provider_message_id
+    attempt.ended_at = now
+    attempt.save()
+
+    if result.outcome in ("sent", "delivered"):
+        _finish(message, result.outcome, provider_message_id=result.provider_message_id,
+                sent_at=now)
+    elif result.outcome == "dropped":
+        _finish(message, Status.DROPPED, result.reason)
+    elif result.outcome == "failed":
+        _finish(message, Status.FAILED, result.reason)
+    elif message.attempt_count >= settings.MESSAGE_MAX_ATTEMPTS:
+        _finish(message, Status.FAILED,
+                f"Retries exhausted after {message.attempt_count} attempts: {result.reason}")
+    else:
+        delay = retry_delay(message.attempt_count)
+        due = now + timedelta(seconds=delay)
+        if message.code and due > message.created_at + timedelta(
+            seconds=settings.MESSAGE_CODE_TTL_SECONDS
+        ):
+            _finish(message, Status.FAILED,
+                    f"Not retried: the code would be stale by the next attempt. {result.reason}")
+        else:
+            _finish(message, Status.QUEUED, result.reason, next_attempt_at=due)
+            transaction.on_commit(lambda: _enqueue(message.pk, countdown=delay))
+    return message
+
+
+def message_sweep() -> dict:
+    """Put lost work back on the queue: expired claims and queued rows whose enqueue was lost."""
+    now = timezone.now()
+    requeued = expired = 0
+    with transaction.atomic():
+        stuck = list(
+            PhoneMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.SENDING, claim_expires_at__lt=now)
+            .values_list("pk", flat=True)[:500]
+        )
+        for pk in stuck:
+            DeliveryAttempt.objects.filter(message_id=pk, outcome="pending").update(
+                outcome=DeliveryAttempt.Outcome.RETRY,
+                error="The worker stopped before it finished this attempt.",
+                ended_at=now,
+            )
+        expired = PhoneMessage.objects.filter(pk__in=stuck).update(
+            status=Status.QUEUED, claim_expires_at=None, next_attempt_at=now, updated_at=now,
+            reason="The worker stopped before it finished; trying again.",
+        )
+    grace = now - timedelta(seconds=settings.MESSAGE_SWEEP_GRACE_SECONDS)
+    due = list(
+        PhoneMessage.objects.filter(status=Status.QUEUED, updated_at__lt=grace)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .values_list("pk", flat=True)[:1000]
+    )
+    for pk in stuck + due:
+        _enqueue(pk)
+        requeued += 1
+    return {"expired_claims": expired, "requeued": requeued}
+
+
+# Twilio's final statuses; anything else (queued, sending, sent, ringing…) is progress only.
+_RECEIPT_STATUSES = {
+    "delivered": Status.DELIVERED,
+    "completed": Status.DELIVERED,  # a voice call that was answered and played
+    "undelivered": Status.UNDELIVERED,
+    "failed": Status.UNDELIVERED,
+    "busy": Status.UNDELIVERED,
+    "no-answer": Status.UNDELIVERED,
+    "canceled": Status.UNDELIVERED,
+}
+
+
+def message_receipt(*, provider_message_id: str, provider_status: str,
+                    error_code: str = "") -> PhoneMessage | None:
+    """Apply a delivery receipt: sent → delivered / undelivered. Unknown ids are ignored."""
+    new_status = _RECEIPT_STATUSES.get(provider_status)
+    if not provider_message_id or new_status is None:
+        return None
+    message = PhoneMessage.objects.filter(provider_message_id=provider_message_id).first()
+    if message is None:
+        return None
+    reason = f"Twilio reported {provider_status}"
+    if error_code:
+        reason += f" (error {error_code})"
+    # Only a sent message moves; a late or repeated receipt never rewrites a final outcome.
+    PhoneMessage.objects.filter(pk=message.pk, status=Status.SENT).update(
+        status=new_status,
+        reason="" if new_status == Status.DELIVERED else reason,
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    message.refresh_from_db()
+    return message

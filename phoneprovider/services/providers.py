@@ -1,0 +1,200 @@
+"""Writes of the installation's phone provider."""
+
+import re
+
+from django.db import IntegrityError, transaction
+
+from phoneprovider import selectors
+from phoneprovider.errors import Conflict, ValidationError
+from phoneprovider.models import DeliveryMethod, PhoneProvider
+from phoneprovider.phone import normalize_sender
+from phoneprovider.services.audit import MASK, audit_record
+
+_TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_TWILIO_MSSID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+
+DEPLOYED_ACTION_MISSING = "custom_email_provider_deployed_action_not_found"  # Auth0's spelling
+
+
+def _clean_delivery_methods(methods) -> list[str]:
+    if not isinstance(methods, list | tuple) or not methods:
+        raise ValidationError(
+            "Choose at least one delivery method (text or voice).", field="delivery_methods"
+        )
+    allowed = set(DeliveryMethod.values)
+    unknown = [m for m in methods if m not in allowed]
+    if unknown:
+        raise ValidationError(
+            f"Unknown delivery method {unknown[0]!r}; use 'text' or 'voice'.",
+            field="delivery_methods",
+        )
+    return [m for m in DeliveryMethod.values if m in methods]
+
+
+def _validate(provider: PhoneProvider) -> None:
+    """Check the whole provider as it would be stored; raise before anything is written."""
+    if provider.name not in PhoneProvider.Name.values:
+        raise ValidationError("The provider name must be 'twilio' or 'custom'.", field="name")
+    provider.delivery_methods = _clean_delivery_methods(provider.delivery_methods)
+    if provider.name == PhoneProvider.Name.TWILIO:
+        provider.twilio_sid = (provider.twilio_sid or "").strip()
+        if not _TWILIO_SID.match(provider.twilio_sid):
+            raise ValidationError(
+                "The Twilio SID is your Account SID: AC followed by 32 hexadecimal characters.",
+                field="sid",
+            )
+        provider.twilio_default_from = (provider.twilio_default_from or "").strip()
+        provider.twilio_mssid = (provider.twilio_mssid or "").strip()
+        if bool(provider.twilio_default_from) == bool(provider.twilio_mssid):
+            raise ValidationError(
+                "Give either a From number or a Messaging Service SID, not both or neither.",
+                field="default_from",
+            )
+        if provider.twilio_default_from:
+            provider.twilio_default_from = normalize_sender(
+                provider.twilio_default_from, field="default_from"
+            )
+        elif not _TWILIO_MSSID.match(provider.twilio_mssid):
+            raise ValidationError(
+                "A Messaging Service SID is MG followed by 32 hexadecimal characters.",
+                field="mssid",
+            )
+        if not provider.twilio_auth_token:
+            raise ValidationError("The Twilio auth token is required.", field="auth_token")
+    else:
+        action = selectors.custom_provider_action()
+        if selectors.deployed_version(action) is None:
+            raise ValidationError(
+                "The custom provider needs a deployed Action for the custom-phone-provider "
+                "trigger. Create and deploy one first.",
+                error_code=DEPLOYED_ACTION_MISSING,
+            )
+
+
+def _audit_view(provider: PhoneProvider) -> dict:
+    return {
+        "name": provider.name,
+        "disabled": provider.disabled,
+        "configuration": provider.configuration,
+        "credentials": {"auth_token": MASK} if provider.twilio_auth_token else {},
+    }
+
+
+def _apply(provider: PhoneProvider, changes: dict) -> None:
+    token = changes.pop("twilio_auth_token", None)
+    for field, value in changes.items():
+        setattr(provider, field, value)
+    if token:  # write-only: an empty value keeps the stored token
+        provider.twilio_auth_token = token
+
+
+@transaction.atomic
+def provider_create(*, actor: str, **fields) -> PhoneProvider:
+    """Create the installation's one provider (a second one is a conflict, as in Auth0)."""
+    if selectors.provider_get() is not None:
+        raise Conflict("A phone provider already exists; update or delete it instead.")
+    provider = PhoneProvider()
+    _apply(provider, fields)
+    _validate(provider)
+    try:
+        with transaction.atomic():
+            provider.save()
+    except IntegrityError:
+        raise Conflict("A phone provider already exists; update or delete it instead.") from None
+    audit_record(
+        actor=actor,
+        verb="create",
+        object_type="phone_provider",
+        object_id=provider.public_id,
+        changes=_audit_view(provider),
+    )
+    return provider
+
+
+@transaction.atomic
+def provider_update(provider: PhoneProvider, *, actor: str, **changes) -> PhoneProvider:
+    """Change any subset of the provider's fields; the result is validated as a whole."""
+    provider = PhoneProvider.objects.select_for_update().get(pk=provider.pk)
+    before = _audit_view(provider)
+    if changes.get("name") == PhoneProvider.Name.CUSTOM:
+        # Twilio settings do not apply to a custom provider; keep none of them around.
+        for field in ("twilio_sid", "twilio_default_from", "twilio_mssid"):
+            changes.setdefault(field, "")
+        changes.setdefault("twilio_auth_token", None)
+        provider.twilio_auth_token = ""
+    _apply(provider, changes)
+    _validate(provider)
+    provider.save()
+    audit_record(
+        actor=actor,
+        verb="update",
+        object_type="phone_provider",
+        object_id=provider.public_id,
+        changes={"before": before, "after": _audit_view(provider)},
+    )
+    return provider
+
+
+def provider_save(*, actor: str, **fields) -> PhoneProvider:
+    """Create the provider or update the existing one (the dashboard's Save)."""
+    existing = selectors.provider_get()
+    if existing is None:
+        return provider_create(actor=actor, **fields)
+    return provider_update(existing, actor=actor, **fields)
+
+
+@transaction.atomic
+def provider_delete(provider: PhoneProvider, *, actor: str) -> None:
+    audit_record(
+        actor=actor, verb="delete", object_type="phone_provider", object_id=provider.public_id
+    )
+    provider.delete()
+
+
+STARTER_ACTION_NAME = "Custom Phone Provider"
+
+
+@transaction.atomic
+def custom_provider_configure(
+    *,
+    actor: str,
+    code: str,
+    delivery_methods: list[str],
+    disabled: bool = False,
+    secret_upserts: dict[str, str] | None = None,
+    secret_deletes: list[str] | None = None,
+) -> PhoneProvider:
+    """The dashboard's Save for Custom: store the handler and secrets, deploy, select custom.
+
+    Validation runs before any write, and everything happens in one transaction, so an invalid
+    handler changes nothing.
+    """
+    from phoneprovider.models import Action
+    from phoneprovider.services import actions
+
+    actions.code_validate(code, Action.Trigger.CUSTOM_PHONE_PROVIDER)
+    actions.secrets_changes_clean(secret_upserts or {}, secret_deletes or [])
+    action = selectors.custom_provider_action()
+    if action is None:
+        action = actions.action_create(
+            actor=actor,
+            name=STARTER_ACTION_NAME,
+            trigger_id=Action.Trigger.CUSTOM_PHONE_PROVIDER,
+            code=code,
+            secrets=secret_upserts,
+        )
+    else:
+        action = actions.action_update(
+            action,
+            actor=actor,
+            code=code,
+            secret_upserts=secret_upserts,
+            secret_deletes=secret_deletes,
+        )
+    actions.action_deploy(action, actor=actor)
+    return provider_save(
+        actor=actor,
+        name=PhoneProvider.Name.CUSTOM,
+        delivery_methods=delivery_methods,
+        disabled=disabled,
+    )

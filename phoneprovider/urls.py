@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from phoneprovider import webhooks
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("hooks/twilio/status", webhooks.twilio_status, name="twilio-status"),
+    path("", include("dashboard.urls")),
+]

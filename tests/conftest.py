@@ -1,0 +1,155 @@
+"""Shared fixtures: loopback servers (a gateway, a fake Twilio) and a real Celery worker process.
+
+The worker is a separate OS process started with the same settings as the tests, pointed at the
+test database, the test broker and the loopback servers, exactly as `celery -A phoneprovider
+worker` runs in production.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from pytest_httpserver import HTTPServer
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK_ONLY = "127.0.0.1/32"
+
+
+def _serve() -> HTTPServer:
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def gateway_server():
+    """A loopback HTTP server that handler code sends to; tests set its answers and read its log."""
+    server = _serve()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def twilio_server():
+    """A fake Twilio REST API on loopback."""
+    server = _serve()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def gateway(gateway_server):
+    gateway_server.clear()
+    yield gateway_server
+    gateway_server.clear()
+
+
+@pytest.fixture
+def fake_twilio(twilio_server):
+    twilio_server.clear()
+    yield twilio_server
+    twilio_server.clear()
+
+
+def _database_url() -> str:
+    """The URL of the database the tests use (pytest-django's test database)."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def worker_environment(**overrides) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="phoneprovider.settings",
+        DATABASE_URL=_database_url(),
+        VAR_DIR=str(settings.VAR_DIR),
+        OUTBOUND_ALLOWED_NETWORKS=LOOPBACK_ONLY,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({k: str(v) for k, v in overrides.items()})
+    return env
+
+
+class WorkerProcess:
+    """A `celery -A phoneprovider worker` child process with its log captured to a file."""
+
+    def __init__(self, env: dict, log_path: Path, concurrency: int = 2):
+        self.log_path = log_path
+        self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "phoneprovider", "worker", "--purge",
+             "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=prefork",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"The worker exited at start:\n{self.log()}")
+            if " ready." in self.log():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"The worker did not get ready:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def children(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
+                             text=True, check=False)
+        return [int(pid) for pid in out.stdout.split()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, gateway_server, twilio_server,
+                  tmp_path_factory):
+    """One real worker process for the session, sharing the test database and broker."""
+    with django_db_blocker.unblock():
+        env = worker_environment(
+            TWILIO_API_BASE_URL=twilio_server.url_for("").rstrip("/"),
+            ACTIONS_EXECUTION_TIMEOUT=5,
+        )
+    worker = WorkerProcess(env, tmp_path_factory.mktemp("worker") / "worker.log")
+    yield worker
+    worker.stop()
+
+
+def wait_for(predicate, timeout: float = 30, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy; fail with a clear message."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout}s waiting for {predicate.__doc__ or predicate}")

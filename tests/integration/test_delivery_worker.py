@@ -1,0 +1,119 @@
+"""A real Celery worker process delivers messages to real HTTP servers on loopback."""
+
+import json
+
+import pytest
+
+from phoneprovider.models import PhoneMessage
+from phoneprovider.services.actions import action_create, action_deploy
+from phoneprovider.services.messages import message_queue
+from phoneprovider.services.providers import provider_save
+from tests.conftest import wait_for
+from tests.factories import TWILIO_SID, TwilioProviderFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+FORWARDER = """
+exports.onExecuteCustomPhoneProvider = async (event, api) => {
+  const response = await fetch(event.secrets.GATEWAY_URL, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      "Authorization": `Bearer ${event.secrets.GATEWAY_TOKEN}`,
+      "Idempotency-Key": event.transaction.correlation_id,
+    },
+    body: JSON.stringify({
+      to: event.notification.recipient,
+      text: event.notification.as_text,
+      type: event.notification.message_type,
+    }),
+  });
+  console.log("gateway answered", response.status);
+  if (response.status >= 500) api.notification.retry(`gateway ${response.status}`);
+  else if (!response.ok) api.notification.drop(`gateway ${response.status}`);
+};
+"""
+
+
+def _final(message: PhoneMessage):
+    def is_final():
+        message.refresh_from_db()
+        return message.status not in ("queued", "sending")
+
+    return is_final
+
+
+def deploy_custom(gateway_url: str, code: str = FORWARDER) -> None:
+    action = action_create(
+        actor="test",
+        name="Gateway",
+        trigger_id="custom-phone-provider",
+        code=code,
+        secrets={"GATEWAY_URL": gateway_url, "GATEWAY_TOKEN": "s3cret-token"},
+    )
+    action_deploy(action, actor="test")
+    provider_save(actor="test", name="custom", delivery_methods=["text", "voice"])
+
+
+def test_worker_runs_the_deployed_handler_against_a_loopback_gateway(celery_worker, gateway):
+    gateway.expect_request("/sms", method="POST").respond_with_json({"ok": True})
+    deploy_custom(gateway.url_for("/sms"))
+
+    message = message_queue(to="+14155550100", code="314159")
+    wait_for(_final(message), timeout=30)
+
+    assert message.status == "delivered", message.reason
+    request, _ = gateway.log[0]
+    assert request.headers["Authorization"] == "Bearer s3cret-token"
+    assert request.headers["Idempotency-Key"] == message.public_id
+    body = json.loads(request.data)
+    assert body == {"to": "+14155550100", "text": message.as_text, "type": "otp_verify"}
+    assert "314159" in body["text"]
+    execution = message.attempts.get().execution
+    assert execution.status == "delivered"
+    assert execution.logs[0]["message"] == "gateway answered 200"
+
+
+def test_handler_drop_on_4xx_is_recorded_and_not_retried(celery_worker, gateway):
+    gateway.expect_request("/sms").respond_with_json({"error": "nope"}, status=422)
+    deploy_custom(gateway.url_for("/sms"))
+    message = message_queue(to="+14155550100", code="1")
+    wait_for(_final(message), timeout=30)
+    assert message.status == "dropped" and message.reason == "gateway 422"
+    assert message.attempt_count == 1 and len(gateway.log) == 1
+
+
+def test_secrets_never_reach_the_execution_record(celery_worker, gateway):
+    code = FORWARDER.replace('console.log("gateway answered", response.status);',
+                             'console.log("token is", event.secrets.GATEWAY_TOKEN);')
+    gateway.expect_request("/sms").respond_with_json({})
+    deploy_custom(gateway.url_for("/sms"), code=code)
+    message = message_queue(to="+14155550100", code="1")
+    wait_for(_final(message), timeout=30)
+    execution = message.attempts.get().execution
+    assert execution.logs[0]["message"] == "token is [redacted]"
+    assert "s3cret-token" not in json.dumps(
+        [execution.logs, execution.error, execution.fetches, execution.reason]
+    )
+
+
+def test_worker_sends_sms_and_voice_through_the_fake_twilio(celery_worker, twilio_server):
+    twilio_server.clear()
+    base = f"/2010-04-01/Accounts/{TWILIO_SID}"
+    twilio_server.expect_request(f"{base}/Messages.json", method="POST").respond_with_json(
+        {"sid": "SM42", "status": "queued"}, status=201)
+    twilio_server.expect_request(f"{base}/Calls.json", method="POST").respond_with_json(
+        {"sid": "CA42", "status": "queued"}, status=201)
+    TwilioProviderFactory()
+
+    sms = message_queue(to="+14155550100", code="246810")
+    call = message_queue(to="+14155550100", code="13579", delivery_method="voice")
+    wait_for(_final(sms), timeout=30)
+    wait_for(_final(call), timeout=30)
+
+    assert (sms.status, sms.provider_message_id) == ("sent", "SM42")
+    assert (call.status, call.provider_message_id) == ("sent", "CA42")
+    forms = {request.path.rsplit("/", 1)[-1]: request.form for request, _ in twilio_server.log}
+    assert forms["Messages.json"]["Body"] == sms.as_text
+    assert "<Say>" in forms["Calls.json"]["Twiml"] and "1, 3, 5, 7, 9" in forms["Calls.json"]["Twiml"]
+    twilio_server.clear()
