@@ -87,14 +87,30 @@ class PhoneTemplateAdmin(ReadOnlyAdmin):
 
 class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
-    fields = ("number", "provider_name", "outcome", "error", "provider_message_id", "started_at",
-              "ended_at", "execution")
+    fields = (
+        "number",
+        "provider_name",
+        "outcome",
+        "error",
+        "provider_message_id",
+        "started_at",
+        "ended_at",
+        "execution",
+    )
 
 
 @admin.register(PhoneMessage)
 class PhoneMessageAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "masked_recipient", "message_type", "delivery_method", "status",
-                    "provider_name", "attempt_count", "created_at")
+    list_display = (
+        "public_id",
+        "masked_recipient",
+        "message_type",
+        "delivery_method",
+        "status",
+        "provider_name",
+        "attempt_count",
+        "created_at",
+    )
     list_filter = ("status", "message_type", "delivery_method", "provider_name", "is_test")
     search_fields = ("public_id", "recipient", "provider_message_id", "idempotency_key")
     date_hierarchy = "created_at"

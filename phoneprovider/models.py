@@ -203,6 +203,10 @@ class PhoneMessage(models.Model):
     )
     reason = models.TextField(blank=True)
     provider_message_id = models.CharField(max_length=128, blank=True, db_index=True)
+    # The abuse-limit rule that blocked this message (or, in record-only mode, would have).
+    limit_rule = models.CharField(max_length=64, blank=True)
+    # Set when the custom handler failed and the message went out through Twilio instead.
+    failed_over = models.BooleanField(default=False)
     attempt_count = models.PositiveIntegerField(default=0)
     claim_expires_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -213,7 +217,10 @@ class PhoneMessage(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["recipient", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.public_id
@@ -330,3 +337,42 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.verb} {self.object_type} {self.object_id}"
+
+
+class DeliveryPolicy(models.Model):
+    """Abuse limits checked before any provider code runs, and the failover switch (one row)."""
+
+    class Mode(models.TextChoices):
+        ENFORCE = "enforce", "Enforce"
+        RECORD_ONLY = "record_only", "Record only"
+
+    installation = models.PositiveSmallIntegerField(default=1, unique=True, editable=False)
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.ENFORCE)
+    recipient_per_hour = models.PositiveIntegerField(
+        default=10, help_text="Messages to one number per hour (0: no limit)."
+    )
+    prefix_digits = models.PositiveSmallIntegerField(
+        default=8, help_text="How many leading characters of the E.164 number form a prefix."
+    )
+    prefix_per_minute = models.PositiveIntegerField(
+        default=30, help_text="Messages to one prefix per minute (0: no limit)."
+    )
+    global_per_minute = models.PositiveIntegerField(
+        default=0, help_text="Messages per minute in all (0: no limit)."
+    )
+    # ISO 3166 alpha-2 codes; an empty allowlist allows every country not denied.
+    text_countries_allowed = models.JSONField(default=list, blank=True)
+    text_countries_denied = models.JSONField(default=list, blank=True)
+    voice_countries_allowed = models.JSONField(default=list, blank=True)
+    voice_countries_denied = models.JSONField(default=list, blank=True)
+    failover_to_twilio = models.BooleanField(
+        default=False,
+        help_text="When the custom handler fails for good, send through the Twilio settings.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "delivery policy"
+
+    def __str__(self) -> str:
+        return "Delivery policy"

@@ -79,8 +79,10 @@ def action_list(
     if name:
         actions = actions.filter(name=name)
     if deployed is not None:
-        actions = actions.filter(versions__deployed=True) if deployed else actions.exclude(
-            versions__deployed=True
+        actions = (
+            actions.filter(versions__deployed=True)
+            if deployed
+            else actions.exclude(versions__deployed=True)
         )
     return actions.distinct()
 

@@ -5,6 +5,7 @@ from phoneprovider import webhooks
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v2/", include("phoneprovider.api.urls")),
     path("hooks/twilio/status", webhooks.twilio_status, name="twilio-status"),
     path("", include("dashboard.urls")),
 ]

@@ -76,6 +76,8 @@ def worker_environment(**overrides) -> dict:
         DJANGO_SETTINGS_MODULE="phoneprovider.settings",
         DATABASE_URL=_database_url(),
         VAR_DIR=str(settings.VAR_DIR),
+        SECRET_KEY=settings.SECRET_KEY,
+        FIELD_ENCRYPTION_KEY=settings.FIELD_ENCRYPTION_KEY,
         OUTBOUND_ALLOWED_NETWORKS=LOOPBACK_ONLY,
         PYTHONUNBUFFERED="1",
     )
@@ -86,27 +88,71 @@ def worker_environment(**overrides) -> dict:
 class WorkerProcess:
     """A `celery -A phoneprovider worker` child process with its log captured to a file."""
 
-    def __init__(self, env: dict, log_path: Path, concurrency: int = 2):
+    def __init__(self, env: dict, log_path: Path, concurrency: int = 2, beat: bool = False):
         self.log_path = log_path
-        self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.restarts = 0
+        self._args = (env, concurrency, beat)
+        self._log = open(log_path, "a")  # noqa: SIM115 - closed in stop()
+        self._start(env, concurrency, beat)
+
+    def _start(self, env: dict, concurrency: int, beat: bool) -> None:
+        ready_marks = self.log().count(" ready.")
+        celery = [sys.executable, "-m", "celery", "-A", "phoneprovider"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "phoneprovider", "worker", "--purge",
-             "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=prefork",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [
+                *celery,
+                "worker",
+                "--purge",
+                "--loglevel=INFO",
+                f"--concurrency={concurrency}",
+                "--pool=prefork",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
             cwd=ROOT,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait_ready()
+        # Beat (the sweeper's clock) runs beside the worker, as in production, so that killing
+        # the worker's children never stops it.
+        self.beat = (
+            subprocess.Popen(
+                [
+                    *celery,
+                    "beat",
+                    "--loglevel=INFO",
+                    "--schedule",
+                    str(self.log_path.with_suffix(".schedule")),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            if beat
+            else None
+        )
+        self._wait_ready(ready_marks)
 
-    def _wait_ready(self, timeout: float = 60) -> None:
+    def supervise(self) -> None:
+        """Do what a process supervisor (compose's restart policy, systemd) does: restart a worker
+        that exited."""
+        if self.process.poll() is not None:
+            self.restarts += 1
+            self.stop()
+            self._log = open(self.log_path, "a")  # noqa: SIM115 - closed in stop()
+            self._start(*self._args)
+
+    def _wait_ready(self, ready_marks: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"The worker exited at start:\n{self.log()}")
-            if " ready." in self.log():
+            if self.log().count(" ready.") > ready_marks:
                 return
             time.sleep(0.2)
         raise RuntimeError(f"The worker did not get ready:\n{self.log()}")
@@ -115,24 +161,28 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")
 
     def children(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
-                             text=True, check=False)
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
+        )
         return [int(pid) for pid in out.stdout.split()]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+        for process in (self.beat, self.process):
+            if process is None or process.poll() is not None:
+                continue
+            os.killpg(process.pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=20)
+                process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
         self._log.close()
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, gateway_server, twilio_server,
-                  tmp_path_factory):
+def celery_worker(
+    django_db_setup, django_db_blocker, gateway_server, twilio_server, tmp_path_factory
+):
     """One real worker process for the session, sharing the test database and broker."""
     with django_db_blocker.unblock():
         env = worker_environment(

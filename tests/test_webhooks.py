@@ -16,8 +16,13 @@ def _post(client, params, token="twilio-secret-token-value"):
 
 def test_signature_matches_twilios_documented_example():
     # The worked example of Twilio's webhook security guide.
-    params = {"CallSid": "CA1234567890ABCDE", "Caller": "+12349013030", "Digits": "1234",
-              "From": "+12349013030", "To": "+18005551212"}
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+12349013030",
+        "Digits": "1234",
+        "From": "+12349013030",
+        "To": "+18005551212",
+    }
     assert (
         twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", params)
         == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="

@@ -1,5 +1,7 @@
 """The custom provider: build Auth0's ``event`` for a message and run the deployed handler."""
 
+from __future__ import annotations
+
 from django.conf import settings
 
 from phoneprovider import runtime
@@ -84,9 +86,17 @@ def limits() -> runtime.Limits:
     )
 
 
-def run(*, code: str, trigger: str, event: dict, secrets: dict, context_key: str,
-        cache_namespace: str, dry_run: bool = False) -> runtime.Outcome:
-    """Run handler code in the sandbox with the host's capabilities and this installation's limits."""
+def run(
+    *,
+    code: str,
+    trigger: str,
+    event: dict,
+    secrets: dict,
+    context_key: str,
+    cache_namespace: str,
+    dry_run: bool = False,
+) -> runtime.Outcome:
+    """Run handler code in the sandbox with this installation's capabilities and limits."""
     return runtime.execute(
         code,
         event,

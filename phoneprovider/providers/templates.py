@@ -1,6 +1,7 @@
 """Phone templates: the built-in default bodies and Liquid rendering into as_text / as_voice."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from liquid import Environment
 from liquid.exceptions import LiquidError
@@ -59,10 +60,16 @@ class Rendered:
     as_voice: str
 
 
+@lru_cache(maxsize=256)
+def _compiled(body: str):
+    # Parsing is most of the cost of rendering; bodies change rarely, so keep them parsed.
+    return _liquid.from_string(body)
+
+
 def check_syntax(body: str) -> None:
     """Raise TemplateSyntaxError (with the line) if ``body`` is not valid Liquid."""
     try:
-        _liquid.from_string(body)
+        _compiled(body)
     except LiquidError as exc:
         line = None
         token = getattr(exc, "token", None)
@@ -74,6 +81,6 @@ def check_syntax(body: str) -> None:
 def render(text_body: str, voice_body: str, variables: dict) -> Rendered:
     """Render both bodies with the Auth0 template variables; ``pause`` speaks only in voice."""
     return Rendered(
-        as_text=_liquid.from_string(text_body).render(**variables, pause=" ").strip(),
-        as_voice=_liquid.from_string(voice_body).render(**variables, pause=VOICE_PAUSE).strip(),
+        as_text=_compiled(text_body).render(**variables, pause=" ").strip(),
+        as_voice=_compiled(voice_body).render(**variables, pause=VOICE_PAUSE).strip(),
     )

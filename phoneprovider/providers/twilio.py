@@ -79,7 +79,7 @@ def _classify(status: int, body: dict | None) -> SendResult:
         return SendResult("sent", provider_message_id=str(body.get("sid", "")))
     code = body.get("code")
     detail = _EXPLAINED.get(code) or body.get("message") or f"HTTP {status}"
-    reason = f"Twilio error {code}: {detail}" if code else f"Twilio answered {status}: {detail}"
+    reason = f"Twilio answered {status}" + (f" (error {code})" if code else "") + f": {detail}"
     if status == 429 or status >= 500:
         return SendResult("retry", reason)
     return SendResult("failed", reason)

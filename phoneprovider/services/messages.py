@@ -22,6 +22,7 @@ from phoneprovider.models import (
 from phoneprovider.phone import normalize_e164, normalize_sender
 from phoneprovider.providers import SendResult, custom, twilio
 from phoneprovider.providers.templates import DEFAULT_BODIES, render
+from phoneprovider.services import limits
 from phoneprovider.services.actions import version_secrets
 
 logger = logging.getLogger(__name__)
@@ -63,8 +64,9 @@ def _enqueue(message_pk: int, countdown: float | None = None) -> None:
     try:
         message_deliver_task.apply_async((message_pk,), countdown=countdown)
     except Exception:  # the broker can fail in many ways; the outbox row is what matters
-        logger.warning("Could not enqueue message %s; the sweeper will retry.", message_pk,
-                       exc_info=True)
+        logger.warning(
+            "Could not enqueue message %s; the sweeper will retry.", message_pk, exc_info=True
+        )
 
 
 def message_queue(
@@ -79,9 +81,11 @@ def message_queue(
     idempotency_key: str | None = None,
     is_test: bool = False,
 ) -> PhoneMessage:
-    """Validate, render and store a message, then enqueue its delivery after commit.
+    """Validate, check limits, render and store a message, then enqueue it after commit.
 
-    The same ``idempotency_key`` twice returns the first message and sends nothing more.
+    The same ``idempotency_key`` twice returns the first message and sends nothing more. A send
+    that breaks an abuse limit is stored as ``blocked`` with the rule and never enqueued (in
+    record-only mode it goes out, with the rule noted).
     """
     recipient = normalize_e164(to, field="to")
     if message_type not in MessageType.values:
@@ -120,6 +124,9 @@ def message_queue(
     sender = normalize_sender(sender, field="from") if sender else ""
     if not sender and template is not None and template.from_number:
         sender = template.from_number
+    policy = limits.policy_get()
+    hit = limits.limits_check(policy, recipient=recipient, delivery_method=delivery_method)
+    blocked = hit is not None and policy.mode == policy.Mode.ENFORCE
     message = PhoneMessage(
         idempotency_key=idempotency_key or None,
         recipient=recipient,
@@ -133,11 +140,17 @@ def message_queue(
         context=context,
         is_test=is_test,
         provider_name=provider.name,
+        limit_rule=hit.rule if hit else "",
     )
+    if blocked:
+        message.status = Status.BLOCKED
+        message.reason = hit.reason
+        message.finished_at = timezone.now()
     try:
         with transaction.atomic():
             message.save()
-            transaction.on_commit(lambda: _enqueue(message.pk))
+            if not blocked:
+                transaction.on_commit(lambda: _enqueue(message.pk))
     except IntegrityError:
         # Two requests raced with one idempotency key: the other one won.
         return PhoneMessage.objects.get(idempotency_key=idempotency_key)
@@ -215,8 +228,11 @@ def message_deliver(message_pk: int) -> PhoneMessage | None:
     if message is None:
         return None  # already taken, finished, or not yet due
     if message.attempt_count > settings.MESSAGE_MAX_ATTEMPTS:
-        _finish(message, Status.FAILED,
-                f"Gave up after {settings.MESSAGE_MAX_ATTEMPTS} attempts that did not finish.")
+        _finish(
+            message,
+            Status.FAILED,
+            f"Gave up after {settings.MESSAGE_MAX_ATTEMPTS} attempts that did not finish.",
+        )
         return message
     provider = selectors.provider_get()
     if provider is None or provider.disabled:
@@ -225,12 +241,47 @@ def message_deliver(message_pk: int) -> PhoneMessage | None:
     attempt = DeliveryAttempt.objects.create(
         message=message, number=message.attempt_count, provider_name=provider.name
     )
+    result = _send_safely(provider, message)
+    _record_result(message, attempt, result)
+    if _should_fail_over(provider, message):
+        _fail_over(provider, message)
+    return message
+
+
+def _send_safely(provider: PhoneProvider, message: PhoneMessage, send=None) -> SendResult:
     try:
-        result = _send(provider, message)
+        return (send or _send)(provider, message)
     except Exception as exc:  # a bug of ours must not leave the message in 'sending'
         logger.exception("Delivery of %s crashed", message.public_id)
-        result = SendResult("retry", f"Internal error while sending: {type(exc).__name__}")
-    return _record_result(message, attempt, result)
+        return SendResult("retry", f"Internal error while sending: {type(exc).__name__}")
+
+
+def _should_fail_over(provider: PhoneProvider, message: PhoneMessage) -> bool:
+    """A custom handler that failed for good (not a deliberate drop) may hand over to Twilio."""
+    return (
+        message.status == Status.FAILED
+        and provider.name == PhoneProvider.Name.CUSTOM
+        and provider.twilio_sid != ""
+        and provider.has_auth_token
+        and limits.policy_get().failover_to_twilio
+    )
+
+
+def _fail_over(provider: PhoneProvider, message: PhoneMessage) -> None:
+    custom_reason = message.reason
+    message.attempt_count += 1
+    message.failed_over = True
+    message.status = Status.SENDING
+    message.save(update_fields=["attempt_count", "failed_over", "status", "updated_at"])
+    attempt = DeliveryAttempt.objects.create(
+        message=message, number=message.attempt_count, provider_name=PhoneProvider.Name.TWILIO
+    )
+    result = _send_safely(provider, message, send=twilio.send)
+    if result.outcome == "retry":  # one failover try: the custom provider already used retries
+        result = SendResult("failed", result.reason)
+    if result.outcome == "failed":
+        result.reason = f"Custom provider: {custom_reason} Twilio failover: {result.reason}"
+    _record_result(message, attempt, result)
 
 
 @transaction.atomic
@@ -252,23 +303,30 @@ def _record_result(
     attempt.save()
 
     if result.outcome in ("sent", "delivered"):
-        _finish(message, result.outcome, provider_message_id=result.provider_message_id,
-                sent_at=now)
+        _finish(
+            message, result.outcome, provider_message_id=result.provider_message_id, sent_at=now
+        )
     elif result.outcome == "dropped":
         _finish(message, Status.DROPPED, result.reason)
     elif result.outcome == "failed":
         _finish(message, Status.FAILED, result.reason)
     elif message.attempt_count >= settings.MESSAGE_MAX_ATTEMPTS:
-        _finish(message, Status.FAILED,
-                f"Retries exhausted after {message.attempt_count} attempts: {result.reason}")
+        _finish(
+            message,
+            Status.FAILED,
+            f"Retries exhausted after {message.attempt_count} attempts: {result.reason}",
+        )
     else:
         delay = retry_delay(message.attempt_count)
         due = now + timedelta(seconds=delay)
         if message.code and due > message.created_at + timedelta(
             seconds=settings.MESSAGE_CODE_TTL_SECONDS
         ):
-            _finish(message, Status.FAILED,
-                    f"Not retried: the code would be stale by the next attempt. {result.reason}")
+            _finish(
+                message,
+                Status.FAILED,
+                f"Not retried: the code would be stale by the next attempt. {result.reason}",
+            )
         else:
             _finish(message, Status.QUEUED, result.reason, next_attempt_at=due)
             transaction.on_commit(lambda: _enqueue(message.pk, countdown=delay))
@@ -292,7 +350,10 @@ def message_sweep() -> dict:
                 ended_at=now,
             )
         expired = PhoneMessage.objects.filter(pk__in=stuck).update(
-            status=Status.QUEUED, claim_expires_at=None, next_attempt_at=now, updated_at=now,
+            status=Status.QUEUED,
+            claim_expires_at=None,
+            next_attempt_at=now,
+            updated_at=now,
             reason="The worker stopped before it finished; trying again.",
         )
     grace = now - timedelta(seconds=settings.MESSAGE_SWEEP_GRACE_SECONDS)
@@ -319,8 +380,9 @@ _RECEIPT_STATUSES = {
 }
 
 
-def message_receipt(*, provider_message_id: str, provider_status: str,
-                    error_code: str = "") -> PhoneMessage | None:
+def message_receipt(
+    *, provider_message_id: str, provider_status: str, error_code: str = ""
+) -> PhoneMessage | None:
     """Apply a delivery receipt: sent → delivered / undelivered. Unknown ids are ignored."""
     new_status = _RECEIPT_STATUSES.get(provider_status)
     if not provider_message_id or new_status is None:

@@ -116,12 +116,8 @@ def provider_update(provider: PhoneProvider, *, actor: str, **changes) -> PhoneP
     """Change any subset of the provider's fields; the result is validated as a whole."""
     provider = PhoneProvider.objects.select_for_update().get(pk=provider.pk)
     before = _audit_view(provider)
-    if changes.get("name") == PhoneProvider.Name.CUSTOM:
-        # Twilio settings do not apply to a custom provider; keep none of them around.
-        for field in ("twilio_sid", "twilio_default_from", "twilio_mssid"):
-            changes.setdefault(field, "")
-        changes.setdefault("twilio_auth_token", None)
-        provider.twilio_auth_token = ""
+    # Twilio settings stay stored while custom is selected: failover sends through them, and
+    # switching back to Twilio does not ask for the token again.
     _apply(provider, changes)
     _validate(provider)
     provider.save()

@@ -84,8 +84,10 @@ def test_handler_drop_on_4xx_is_recorded_and_not_retried(celery_worker, gateway)
 
 
 def test_secrets_never_reach_the_execution_record(celery_worker, gateway):
-    code = FORWARDER.replace('console.log("gateway answered", response.status);',
-                             'console.log("token is", event.secrets.GATEWAY_TOKEN);')
+    code = FORWARDER.replace(
+        'console.log("gateway answered", response.status);',
+        'console.log("token is", event.secrets.GATEWAY_TOKEN);',
+    )
     gateway.expect_request("/sms").respond_with_json({})
     deploy_custom(gateway.url_for("/sms"), code=code)
     message = message_queue(to="+14155550100", code="1")
@@ -101,9 +103,11 @@ def test_worker_sends_sms_and_voice_through_the_fake_twilio(celery_worker, twili
     twilio_server.clear()
     base = f"/2010-04-01/Accounts/{TWILIO_SID}"
     twilio_server.expect_request(f"{base}/Messages.json", method="POST").respond_with_json(
-        {"sid": "SM42", "status": "queued"}, status=201)
+        {"sid": "SM42", "status": "queued"}, status=201
+    )
     twilio_server.expect_request(f"{base}/Calls.json", method="POST").respond_with_json(
-        {"sid": "CA42", "status": "queued"}, status=201)
+        {"sid": "CA42", "status": "queued"}, status=201
+    )
     TwilioProviderFactory()
 
     sms = message_queue(to="+14155550100", code="246810")
@@ -115,5 +119,7 @@ def test_worker_sends_sms_and_voice_through_the_fake_twilio(celery_worker, twili
     assert (call.status, call.provider_message_id) == ("sent", "CA42")
     forms = {request.path.rsplit("/", 1)[-1]: request.form for request, _ in twilio_server.log}
     assert forms["Messages.json"]["Body"] == sms.as_text
-    assert "<Say>" in forms["Calls.json"]["Twiml"] and "1, 3, 5, 7, 9" in forms["Calls.json"]["Twiml"]
+    assert (
+        "<Say>" in forms["Calls.json"]["Twiml"] and "1, 3, 5, 7, 9" in forms["Calls.json"]["Twiml"]
+    )
     twilio_server.clear()

@@ -32,8 +32,9 @@ def no_enqueue(monkeypatch):
     return queued
 
 
-def test_queue_renders_the_default_template_and_stores_the_row(twilio, no_enqueue,
-                                                               django_capture_on_commit_callbacks):
+def test_queue_renders_the_default_template_and_stores_the_row(
+    twilio, no_enqueue, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         message = messages.message_queue(to="+1 415 555 0100", code="987654")
     assert message.recipient == "+14155550100"
@@ -44,8 +45,12 @@ def test_queue_renders_the_default_template_and_stores_the_row(twilio, no_enqueu
 
 
 def test_queue_uses_a_customised_template_and_its_from(twilio, no_enqueue):
-    PhoneTemplate.objects.create(type="otp_verify", from_number="+14155550111",
-                                 text_body="Code: {{ code }}", voice_body="{{ code }}")
+    PhoneTemplate.objects.create(
+        type="otp_verify",
+        from_number="+14155550111",
+        text_body="Code: {{ code }}",
+        voice_body="{{ code }}",
+    )
     message = messages.message_queue(to="+14155550100", code="1111")
     assert message.as_text == "Code: 1111" and message.sender == "+14155550111"
 
@@ -98,8 +103,9 @@ def test_deliver_through_twilio_records_a_sent_attempt(twilio, no_enqueue):
 
 def test_transient_failure_requeues_with_backoff(twilio, no_enqueue):
     server = twilio
-    server.expect_request(MESSAGES_PATH).respond_with_json({"code": 20500, "message": "oops"},
-                                                           status=503)
+    server.expect_request(MESSAGES_PATH).respond_with_json(
+        {"code": 20500, "message": "oops"}, status=503
+    )
     message = MessageFactory(provider_name="twilio")
     messages.message_deliver(message.pk)
     message.refresh_from_db()
@@ -110,9 +116,13 @@ def test_transient_failure_requeues_with_backoff(twilio, no_enqueue):
 
 def test_permanent_failure_fails_at_once_with_a_clear_reason(twilio, no_enqueue):
     server = twilio
-    server.expect_request(MESSAGES_PATH).respond_with_response(Response(
-        json.dumps({"code": 21211, "message": "Invalid 'To' Phone Number"}), status=400,
-        content_type="application/json"))
+    server.expect_request(MESSAGES_PATH).respond_with_response(
+        Response(
+            json.dumps({"code": 21211, "message": "Invalid 'To' Phone Number"}),
+            status=400,
+            content_type="application/json",
+        )
+    )
     message = MessageFactory(provider_name="twilio")
     messages.message_deliver(message.pk)
     message.refresh_from_db()
@@ -123,7 +133,9 @@ def test_permanent_failure_fails_at_once_with_a_clear_reason(twilio, no_enqueue)
 def test_retries_stop_after_the_last_attempt(twilio, no_enqueue, settings):
     server = twilio
     server.expect_request(MESSAGES_PATH).respond_with_json({}, status=500)
-    message = MessageFactory(provider_name="twilio", attempt_count=settings.MESSAGE_MAX_ATTEMPTS - 1)
+    message = MessageFactory(
+        provider_name="twilio", attempt_count=settings.MESSAGE_MAX_ATTEMPTS - 1
+    )
     messages.message_deliver(message.pk)
     message.refresh_from_db()
     assert message.status == "failed" and "Retries exhausted" in message.reason

@@ -60,10 +60,13 @@ def test_invalid_twilio_settings_are_refused_and_nothing_is_stored(changes, fiel
 
 
 def test_messaging_service_instead_of_from():
-    provider = provider_create(actor="a", **{**TWILIO, "twilio_default_from": "",
-                                             "twilio_mssid": TWILIO_MSSID})
+    provider = provider_create(
+        actor="a", **{**TWILIO, "twilio_default_from": "", "twilio_mssid": TWILIO_MSSID}
+    )
     assert provider.configuration == {
-        "delivery_methods": ["text"], "sid": TWILIO_SID, "mssid": TWILIO_MSSID,
+        "delivery_methods": ["text"],
+        "sid": TWILIO_SID,
+        "mssid": TWILIO_MSSID,
     }
 
 

@@ -1,0 +1,298 @@
+"""The dashboard's views: parse input, call one service, render a page or an htmx partial."""
+
+import secrets
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from dashboard.forms import SMS_SOURCE_FROM, SMS_SOURCE_MSSID, ProviderForm, SendTestForm
+from dashboard.forms import secret_changes as parse_secret_changes
+from dashboard.starter import STARTER_HANDLER
+from phoneprovider import selectors
+from phoneprovider.errors import ApplicationError, NotFound, ValidationError
+from phoneprovider.models import DeliveryMethod, MessageType, PhoneProvider
+from phoneprovider.services.messages import message_queue
+from phoneprovider.services.providers import custom_provider_configure, provider_save
+
+# Where each error of the provider form is shown; fields the page has no slot for go to "form".
+ERROR_SLOTS = (
+    "form",
+    "name",
+    "delivery_methods",
+    "sid",
+    "default_from",
+    "mssid",
+    "auth_token",
+    "code",
+    "secrets",
+)
+
+
+def staff_required(view):
+    """Anonymous users go to the login page; signed-in users who are not staff get a 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            if request.htmx:
+                # A partial swapped into the page must not become a login form: reload instead.
+                return HttpResponseClientRedirect(
+                    f"{reverse('dashboard:login')}?next={reverse('dashboard:provider')}"
+                )
+            return redirect_to_login(request.get_full_path(), reverse("dashboard:login"))
+        if not (user.is_active and user.is_staff):
+            raise PermissionDenied("The dashboard is for staff members.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _actor(request: HttpRequest) -> str:
+    return request.user.get_username()
+
+
+def _existing_secrets():
+    action = selectors.custom_provider_action()
+    return list(action.secrets.all()) if action else []
+
+
+def _form_values(provider: PhoneProvider | None, action) -> dict:
+    """What the provider form shows when nothing was posted: the stored configuration."""
+    if provider is None:
+        return {
+            "name": PhoneProvider.Name.TWILIO,
+            "delivery_methods": [DeliveryMethod.TEXT],
+            "sms_source": SMS_SOURCE_FROM,
+            "default_from": "",
+            "mssid": "",
+            "sid": "",
+            "code": action.code if action and action.code else STARTER_HANDLER,
+            "new_secret_names": [""],
+        }
+    return {
+        "name": provider.name,
+        "delivery_methods": list(provider.delivery_methods),
+        "sms_source": SMS_SOURCE_MSSID if provider.twilio_mssid else SMS_SOURCE_FROM,
+        "default_from": provider.twilio_default_from,
+        "mssid": provider.twilio_mssid,
+        "sid": provider.twilio_sid,
+        "code": action.code if action and action.code else STARTER_HANDLER,
+        "new_secret_names": [""],
+    }
+
+
+def _posted_values(post) -> dict:
+    """Re-render what was typed (never secret values or the auth token: those are write-only)."""
+    names = [name for name in post.getlist("new_secret_name") if name.strip()]
+    return {
+        "name": post.get("name", PhoneProvider.Name.TWILIO),
+        "delivery_methods": post.getlist("delivery_methods"),
+        "sms_source": post.get("sms_source", SMS_SOURCE_FROM),
+        "default_from": post.get("default_from", ""),
+        "mssid": post.get("mssid", ""),
+        "sid": post.get("sid", ""),
+        "code": post.get("code", ""),
+        "new_secret_names": names or [""],
+        "delete_secrets": post.getlist("delete_secret"),
+    }
+
+
+def _page_context(*, values: dict | None = None, errors: dict | None = None, **extra) -> dict:
+    provider = selectors.provider_get()
+    action = selectors.custom_provider_action()
+    version = selectors.deployed_version(action)
+    return {
+        "provider": provider,
+        "action": action,
+        "version": version,
+        "secrets": list(action.secrets.all()) if action else [],
+        "values": values or _form_values(provider, action),
+        "errors": errors or {},
+        "starter_code": STARTER_HANDLER,
+        "can_send_test": provider is not None and not provider.disabled,
+        "nav": "provider",
+        **extra,
+    }
+
+
+def _error_slots(exc: ApplicationError) -> dict:
+    slot = exc.field if exc.field in ERROR_SLOTS else "form"
+    return {slot: exc}
+
+
+def _form_error(form) -> ValidationError:
+    """The first problem of a form that did not parse, as the error the services would raise."""
+    field, errors = next(iter(form.errors.items()))
+    label = form.fields[field].label if field in form.fields else ""
+    message = f"{label}: {errors[0]}" if label else errors[0]
+    return ValidationError(message, field=field if field != "__all__" else None)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def provider_page(request: HttpRequest) -> HttpResponse:
+    """The Phone Message Provider page; POST is its Save."""
+    if request.method == "GET":
+        return render(request, "dashboard/provider.html", _page_context())
+    if "reset_code" in request.POST:
+        # Reset without JavaScript: show the starter handler in the editor, save nothing.
+        values = _posted_values(request.POST)
+        values["code"] = STARTER_HANDLER
+        return render(request, "dashboard/provider.html", _page_context(values=values))
+
+    form = ProviderForm(request.POST)
+    current = selectors.provider_get()
+    disabled = current.disabled if current else False
+    try:
+        if not form.is_valid():
+            raise _form_error(form)
+        data = form.cleaned_data
+        if data["name"] == PhoneProvider.Name.TWILIO:
+            provider_save(actor=_actor(request), disabled=disabled, **form.twilio_arguments())
+            notice = "Saved. Messages are delivered through Twilio."
+        else:
+            existing = [secret.name for secret in _existing_secrets()]
+            upserts, deletes = parse_secret_changes(request.POST, existing)
+            custom_provider_configure(
+                actor=_actor(request),
+                code=data["code"],
+                delivery_methods=data["delivery_methods"],
+                disabled=disabled,
+                secret_upserts=upserts,
+                secret_deletes=deletes,
+            )
+            version = selectors.deployed_version(selectors.custom_provider_action())
+            notice = f"Saved and deployed version {version.number} of the handler."
+    except ApplicationError as exc:
+        errors = _error_slots(exc)
+        if request.htmx:
+            # Swap only the error slots: what was typed (secret values included) stays put.
+            return render(
+                request,
+                "dashboard/partials/provider_errors.html",
+                {"slots": [(slot, errors.get(slot)) for slot in ERROR_SLOTS]},
+            )
+        context = _page_context(values=_posted_values(request.POST), errors=errors)
+        return render(request, "dashboard/provider.html", context)
+
+    messages.success(request, notice)
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("dashboard:provider"))
+    return redirect("dashboard:provider")
+
+
+@require_POST
+@staff_required
+def provider_enabled(request: HttpRequest) -> HttpResponse:
+    """The enable switch. Turning the provider off needs ``confirm=yes`` (the dialog sends it;
+    without JavaScript the page asks first)."""
+    enable = request.POST.get("enabled") == "on"
+    if selectors.provider_get() is None:
+        messages.error(request, "Save a provider first; then it can be enabled or disabled.")
+        return redirect("dashboard:provider")
+    if not enable and request.POST.get("confirm") != "yes":
+        return render(request, "dashboard/provider.html", _page_context(confirm_disable=True))
+    try:
+        provider_save(actor=_actor(request), disabled=not enable)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if enable:
+            messages.success(request, "The phone provider is enabled.")
+        else:
+            messages.warning(
+                request, "The phone provider is disabled: no SMS or voice messages are sent."
+            )
+    return redirect("dashboard:provider")
+
+
+def _test_methods() -> list[str]:
+    provider = selectors.provider_get()
+    return list(provider.delivery_methods) if provider else []
+
+
+def _render_test_form(request: HttpRequest, form: SendTestForm, error: str = "") -> HttpResponse:
+    context = {"form": form, "test_error": error, "nav": "provider"}
+    if request.htmx:
+        return render(request, "dashboard/partials/send_test_form.html", context)
+    return render(request, "dashboard/send_test.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def provider_test(request: HttpRequest) -> HttpResponse:
+    """Send Test Message: a form, then the queued message's status (which polls until final)."""
+    provider = selectors.provider_get()
+    if provider is None or provider.disabled:
+        messages.error(request, "Save and enable a provider before sending a test message.")
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse("dashboard:provider"))
+        return redirect("dashboard:provider")
+    if request.method == "GET":
+        return _render_test_form(request, SendTestForm(methods=_test_methods()))
+
+    form = SendTestForm(request.POST, methods=_test_methods())
+    if not form.is_valid():
+        return _render_test_form(request, form)
+    try:
+        message = message_queue(
+            to=form.cleaned_data["to"],
+            message_type=MessageType.OTP_VERIFY,
+            delivery_method=form.cleaned_data["delivery_method"],
+            code=f"{secrets.randbelow(1_000_000):06d}",
+            is_test=True,
+        )
+    except ApplicationError as exc:
+        if exc.field in form.fields:
+            form.add_error(exc.field, exc.message)
+            return _render_test_form(request, form)
+        return _render_test_form(request, form, error=exc.message)
+    if request.htmx:
+        return render(request, "dashboard/partials/test_status.html", _status_context(message))
+    return redirect("dashboard:provider_test_status", public_id=message.public_id)
+
+
+OUTCOMES = {
+    "delivered": ("Delivered", "success"),
+    "sent": ("Sent", "success"),
+    "failed": ("Failed", "danger"),
+    "dropped": ("Dropped", "danger"),
+    "undelivered": ("Undelivered", "danger"),
+    "blocked": ("Blocked", "danger"),
+}
+
+
+def _status_context(message) -> dict:
+    label, tone = OUTCOMES.get(message.status, ("Sending", "pending"))
+    if message.status == "queued" and message.attempt_count:
+        label = "Retrying"
+    return {
+        "message": message,
+        "label": label,
+        "tone": tone,
+        "execution": selectors.message_last_execution(message),
+        "nav": "provider",
+    }
+
+
+@require_GET
+@staff_required
+def provider_test_status(request: HttpRequest, public_id: str) -> HttpResponse:
+    try:
+        message = selectors.message_get(public_id)
+    except NotFound:
+        raise Http404("No such test message.") from None
+    if not message.is_test:
+        raise Http404("No such test message.")
+    context = _status_context(message)
+    if request.htmx:
+        return render(request, "dashboard/partials/test_status.html", context)
+    return render(request, "dashboard/test_status.html", context)

@@ -1,0 +1,464 @@
+"""The Phone Message Provider page through Django's test client: login, Save, secrets, tests."""
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from dashboard.starter import STARTER_HANDLER
+from phoneprovider import selectors
+from phoneprovider.models import (
+    Action,
+    ActionVersion,
+    DeliveryAttempt,
+    Execution,
+    PhoneMessage,
+    PhoneProvider,
+)
+
+PAGE = reverse("dashboard:provider")
+TEST = reverse("dashboard:provider_test")
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+SID = "AC" + "0123456789abcdef" * 2
+TOKEN = "tw-token-7f3a9c1e5b"
+BROKEN_HANDLER = """exports.onExecuteCustomPhoneProvider = async (event, api) => {
+  const to = event.notification.recipient;
+  const body = ;
+};
+"""
+
+
+@pytest.fixture
+def staff(client, django_user_model):
+    user = django_user_model.objects.create_user("ops", password="pw-staff-123", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+def twilio_post(**overrides) -> dict:
+    data = {
+        "name": "twilio",
+        "delivery_methods": ["text", "voice"],
+        "sms_source": "from",
+        "default_from": "+14155550123",
+        "mssid": "",
+        "sid": SID,
+        "auth_token": TOKEN,
+    }
+    data.update(overrides)
+    return data
+
+
+def custom_post(code=STARTER_HANDLER, **overrides) -> dict:
+    data = {
+        "name": "custom",
+        "delivery_methods": ["text"],
+        "code": code,
+        "new_secret_name": ["GATEWAY_URL", "GATEWAY_TOKEN"],
+        "new_secret_value": ["https://gateway.example/sms", "gw-secret-value-1"],
+    }
+    data.update(overrides)
+    return data
+
+
+def save_custom(client, **overrides):
+    response = client.post(PAGE, custom_post(**overrides))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return response
+
+
+# --- access -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_anonymous_user_is_sent_to_login(client):
+    response = client.get(PAGE)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("dashboard:login"))
+
+
+@pytest.mark.django_db
+def test_anonymous_htmx_request_reloads_to_login(client):
+    response = client.post(TEST, {"to": "+14155550100"}, **HTMX)
+    assert response["HX-Redirect"].startswith(reverse("dashboard:login"))
+
+
+@pytest.mark.django_db
+def test_non_staff_user_is_forbidden(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("reader", password="pw-123-abc"))
+    assert client.get(PAGE).status_code == 403
+    assert client.post(PAGE, twilio_post()).status_code == 403
+    assert PhoneProvider.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_login_page_signs_staff_in_and_lands_on_the_provider_page(client, django_user_model):
+    django_user_model.objects.create_user("ops", password="pw-staff-123", is_staff=True)
+    page = client.get(reverse("dashboard:login"))
+    assert page.status_code == 200
+    assert b'<label for="id_username">' in page.content
+    response = client.post(
+        reverse("dashboard:login"), {"username": "ops", "password": "pw-staff-123"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == PAGE
+    assert client.get(PAGE).status_code == 200
+
+
+@pytest.mark.django_db
+def test_logout_is_a_post(staff):
+    response = staff.post(reverse("dashboard:logout"))
+    assert response.status_code == 302
+    assert staff.get(PAGE).status_code == 302
+
+
+@pytest.mark.django_db
+def test_page_has_navigation_and_starter_handler(staff):
+    html = staff.get(PAGE).content.decode()
+    assert "Phone Message Provider" in html
+    for item in ("Templates", "Messages", "Logs", "Limits", 'href="/admin/"'):
+        assert item in html
+    assert "exports.onExecuteCustomPhoneProvider" in html
+    assert 'name="code"' in html
+    assert 'hx-headers=\'{"X-CSRFToken": "' in html
+    assert "cdn" not in html.lower()
+
+
+# --- Twilio -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_twilio_save_stores_encrypted_token_and_never_renders_it(staff):
+    response = staff.post(PAGE, twilio_post())
+    assert response.status_code == 302
+
+    provider = selectors.provider_get()
+    assert provider.name == "twilio"
+    assert provider.twilio_auth_token == TOKEN
+    assert provider.delivery_methods == ["text", "voice"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT twilio_auth_token FROM phoneprovider_phoneprovider")
+        (raw,) = cursor.fetchone()
+    assert TOKEN not in raw
+
+    html = staff.get(PAGE).content.decode()
+    assert "Saved." in html
+    assert TOKEN not in html
+    assert "set — leave blank to keep" in html
+
+
+@pytest.mark.django_db
+def test_twilio_save_with_blank_token_keeps_the_stored_one(staff):
+    staff.post(PAGE, twilio_post())
+    staff.post(PAGE, twilio_post(auth_token="", default_from="+14155550199"))
+    provider = selectors.provider_get()
+    assert provider.twilio_default_from == "+14155550199"
+    assert provider.twilio_auth_token == TOKEN
+
+
+@pytest.mark.django_db
+def test_switching_to_custom_and_back_keeps_the_twilio_settings(staff):
+    staff.post(PAGE, twilio_post())
+    save_custom(staff)
+    html = staff.get(PAGE).content.decode()
+    assert f'value="{SID}"' in html
+    assert "set — leave blank to keep" in html
+    assert TOKEN not in html
+
+    assert staff.post(PAGE, twilio_post(auth_token="")).status_code == 302
+    provider = selectors.provider_get()
+    assert (provider.name, provider.twilio_auth_token) == ("twilio", TOKEN)
+
+
+@pytest.mark.django_db
+def test_twilio_messaging_service_source_clears_from(staff):
+    mssid = "MG" + "a" * 32
+    staff.post(PAGE, twilio_post(sms_source="mssid", mssid=mssid))
+    provider = selectors.provider_get()
+    assert provider.twilio_mssid == mssid
+    assert provider.twilio_default_from == ""
+
+
+@pytest.mark.django_db
+def test_invalid_twilio_sid_shows_inline_error_and_changes_nothing(staff):
+    staff.post(PAGE, twilio_post())
+    before = selectors.provider_get()
+
+    response = staff.post(PAGE, twilio_post(sid="XX123", auth_token="other-token-0000"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="error-sid" class="field-error has-error"' in html
+    assert "The Twilio SID is your Account SID" in html
+    assert 'value="XX123"' in html  # what was typed is shown again…
+    assert "other-token-0000" not in html  # …but never the token
+
+    after = selectors.provider_get()
+    assert (after.twilio_sid, after.twilio_auth_token) == (before.twilio_sid, TOKEN)
+    assert after.updated_at == before.updated_at
+
+
+@pytest.mark.django_db
+def test_htmx_save_error_swaps_only_the_error_slots(staff):
+    response = staff.post(PAGE, twilio_post(delivery_methods=[]), **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="error-delivery_methods" class="field-error has-error" hx-swap-oob="true"' in html
+    assert 'id="error-sid" class="field-error" hx-swap-oob="true"' in html  # cleared
+    assert "<form" not in html
+    assert PhoneProvider.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_htmx_save_success_redirects_the_client(staff):
+    response = staff.post(PAGE, twilio_post(), **HTMX)
+    assert response["HX-Redirect"] == PAGE
+    assert PhoneProvider.objects.get().name == "twilio"
+
+
+# --- Custom -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_custom_save_with_syntax_error_shows_line_and_column_and_stores_nothing(staff):
+    response = staff.post(PAGE, custom_post(code=BROKEN_HANDLER))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="error-code" class="field-error has-error"' in html
+    assert 'data-line="3"' in html
+    assert "Line 3, column" in html
+    assert "const body = ;" in html  # the editor keeps the broken code to fix it
+    assert "gw-secret-value-1" not in html
+    assert Action.objects.count() == 0
+    assert ActionVersion.objects.count() == 0
+    assert PhoneProvider.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_custom_save_with_valid_code_deploys_version_1(staff):
+    response = save_custom(staff)
+    assert response["Location"] == PAGE
+
+    provider = selectors.provider_get()
+    assert provider.name == "custom"
+    version = selectors.deployed_version(selectors.custom_provider_action())
+    assert version.number == 1
+    assert version.code == STARTER_HANDLER
+    assert "deployed version 1" in staff.get(PAGE).content.decode()
+
+
+@pytest.mark.django_db
+def test_custom_save_again_deploys_a_new_version(staff):
+    save_custom(staff)
+    save_custom(
+        staff,
+        code=STARTER_HANDLER.replace("Gateway accepted", "Accepted"),
+        new_secret_name=[""],
+        new_secret_value=[""],
+    )
+    version = selectors.deployed_version(selectors.custom_provider_action())
+    assert version.number == 2
+    assert "Accepted the message" in version.code
+
+
+@pytest.mark.django_db
+def test_secrets_add_replace_and_delete(staff):
+    save_custom(staff)
+    action = selectors.custom_provider_action()
+    assert {s.name: s.value for s in action.secrets.all()} == {
+        "GATEWAY_URL": "https://gateway.example/sms",
+        "GATEWAY_TOKEN": "gw-secret-value-1",
+    }
+    html = staff.get(PAGE).content.decode()
+    assert "GATEWAY_TOKEN" in html
+    assert "gw-secret-value-1" not in html
+    assert "https://gateway.example/sms" not in html
+    assert "updated" in html
+
+    save_custom(
+        staff,
+        new_secret_name=["REGION"],
+        new_secret_value=["eu"],
+        secret_value__GATEWAY_TOKEN="gw-secret-value-2",
+        secret_value__GATEWAY_URL="",  # left blank: unchanged
+        delete_secret=[],
+    )
+    assert {s.name: s.value for s in action.secrets.all()} == {
+        "GATEWAY_URL": "https://gateway.example/sms",
+        "GATEWAY_TOKEN": "gw-secret-value-2",
+        "REGION": "eu",
+    }
+
+    save_custom(staff, new_secret_name=[""], new_secret_value=[""], delete_secret=["REGION"])
+    assert sorted(s.name for s in action.secrets.all()) == ["GATEWAY_TOKEN", "GATEWAY_URL"]
+    version = selectors.deployed_version(action)
+    assert version.number == 3
+    assert "REGION" not in version.secrets_json
+
+
+@pytest.mark.django_db
+def test_secret_without_value_is_an_inline_error(staff):
+    response = staff.post(PAGE, custom_post(new_secret_name=["TOKEN"], new_secret_value=[""]))
+    assert response.status_code == 200
+    assert 'id="error-secrets" class="field-error has-error"' in response.content.decode()
+    assert Action.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_invalid_secret_name_is_an_inline_error(staff):
+    response = staff.post(PAGE, custom_post(new_secret_name=["bad name"], new_secret_value=["x"]))
+    html = response.content.decode()
+    assert 'id="error-secrets" class="field-error has-error"' in html
+    assert Action.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_reset_without_javascript_shows_the_starter_and_saves_nothing(staff):
+    response = staff.post(PAGE, custom_post(code="// mine", reset_code="1"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "// mine" not in html
+    assert "exports.onExecuteCustomPhoneProvider" in html
+    assert Action.objects.count() == 0
+
+
+# --- enable switch ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_disabling_asks_to_confirm_first(staff):
+    save_custom(staff)
+    url = reverse("dashboard:provider_enabled")
+    response = staff.post(url, {"enabled": "off"})
+    assert response.status_code == 200
+    assert "Disable the phone provider?" in response.content.decode()
+    assert selectors.provider_get().disabled is False
+
+    staff.post(url, {"enabled": "off", "confirm": "yes"})
+    assert selectors.provider_get().disabled is True
+    html = staff.get(PAGE).content.decode()
+    assert 'aria-checked="false"' in html
+    assert "Enable the provider to send a test message." in html
+
+    staff.post(url, {"enabled": "on"})
+    assert selectors.provider_get().disabled is False
+
+
+@pytest.mark.django_db
+def test_saving_keeps_the_provider_disabled(staff):
+    save_custom(staff)
+    staff.post(reverse("dashboard:provider_enabled"), {"enabled": "off", "confirm": "yes"})
+    save_custom(staff, new_secret_name=[""], new_secret_value=[""])
+    assert selectors.provider_get().disabled is True
+
+
+# --- Send Test Message --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_send_test_is_disabled_before_a_provider_is_saved(staff):
+    html = staff.get(PAGE).content.decode()
+    assert 'id="send-test-button"' not in html
+    assert 'id="send-test-disabled" disabled' in html
+    assert "Save the configuration to send a test message." in html
+
+    response = staff.post(TEST, {"to": "+14155550100", "delivery_method": "text"})
+    assert response.status_code == 302
+    assert PhoneMessage.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_send_test_is_enabled_after_save(staff):
+    save_custom(staff)
+    html = staff.get(PAGE).content.decode()
+    assert 'id="send-test-button"' in html
+    dialog = staff.get(TEST, **HTMX).content.decode()
+    assert 'name="to"' in dialog
+    assert 'value="text"' in dialog
+    assert 'value="voice"' not in dialog  # only the methods the provider has
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("number", ["4155550100", "+1415555", "+1 (415) not-a-number"])
+def test_send_test_validates_the_number(staff, number):
+    save_custom(staff)
+    response = staff.post(TEST, {"to": number, "delivery_method": "text"}, **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="to-error"' in html
+    assert 'aria-invalid="true"' in html
+    assert PhoneMessage.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_send_test_rejects_a_method_the_provider_lacks(staff):
+    save_custom(staff)  # text only
+    response = staff.post(TEST, {"to": "+14155550100", "delivery_method": "voice"}, **HTMX)
+    assert "Select a valid choice" in response.content.decode()
+    assert PhoneMessage.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_send_test_queues_a_test_message_and_polls_until_final(staff):
+    save_custom(staff)
+    response = staff.post(TEST, {"to": "+1 415 555 0100", "delivery_method": "text"}, **HTMX)
+    assert response.status_code == 200
+    message = PhoneMessage.objects.get()
+    assert message.is_test
+    assert message.recipient == "+14155550100"
+    assert message.message_type == "otp_verify"
+    assert message.code.isdigit() and len(message.code) == 6
+
+    status_url = reverse("dashboard:provider_test_status", args=[message.public_id])
+    html = response.content.decode()
+    assert f'hx-get="{status_url}" hx-trigger="every 1s"' in html
+
+    PhoneMessage.objects.filter(pk=message.pk).update(status="dropped", reason="Number opted out")
+    final = staff.get(status_url, **HTMX).content.decode()
+    assert "hx-trigger" not in final
+    assert "Dropped" in final
+    assert "Number opted out" in final
+
+
+@pytest.mark.django_db
+def test_send_test_without_javascript_redirects_to_a_status_page(staff):
+    save_custom(staff)
+    response = staff.post(TEST, {"to": "+14155550100", "delivery_method": "text"})
+    message = PhoneMessage.objects.get()
+    status_url = reverse("dashboard:provider_test_status", args=[message.public_id])
+    assert response["Location"] == status_url
+    page = staff.get(status_url).content.decode()
+    assert '<meta http-equiv="refresh" content="1">' in page
+    assert "Sending" in page
+
+
+@pytest.mark.django_db
+def test_status_page_only_shows_test_messages(staff):
+    save_custom(staff)
+    staff.post(TEST, {"to": "+14155550100", "delivery_method": "text"})
+    message = PhoneMessage.objects.get()
+    PhoneMessage.objects.filter(pk=message.pk).update(is_test=False)
+    url = reverse("dashboard:provider_test_status", args=[message.public_id])
+    assert staff.get(url).status_code == 404
+    missing = reverse("dashboard:provider_test_status", args=["msg_nope"])
+    assert staff.get(missing).status_code == 404
+
+
+@pytest.mark.django_db
+def test_final_status_shows_the_handler_console_output(staff):
+    save_custom(staff)
+    staff.post(TEST, {"to": "+14155550100", "delivery_method": "text"})
+    message = PhoneMessage.objects.get()
+    execution = Execution.objects.create(
+        kind=Execution.Kind.DELIVERY,
+        status=Execution.Status.DELIVERED,
+        logs=[{"level": "log", "message": "Gateway accepted <b>it</b>", "t_ms": 12}],
+    )
+    DeliveryAttempt.objects.create(
+        message=message, number=1, provider_name="custom", outcome="sent", execution=execution
+    )
+    PhoneMessage.objects.filter(pk=message.pk).update(status="delivered")
+    url = reverse("dashboard:provider_test_status", args=[message.public_id])
+    html = staff.get(url, **HTMX).content.decode()
+    assert '<strong class="outcome-label">Delivered</strong>' in html
+    assert "Gateway accepted &lt;b&gt;it&lt;/b&gt;" in html
+    assert "12 ms" in html
