@@ -1,6 +1,10 @@
 """Reads. Views, the API and tasks read through here; writes go through services."""
 
-from django.db.models import QuerySet
+import json
+from datetime import timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from phoneprovider.errors import NotFound
 from phoneprovider.models import (
@@ -33,6 +37,15 @@ def deployed_version(action: Action | None) -> ActionVersion | None:
     if action is None:
         return None
     return action.versions.filter(deployed=True).first()
+
+
+def custom_provider_version() -> ActionVersion | None:
+    """The deployed version the custom provider runs, with its Action, in one query."""
+    return (
+        ActionVersion.objects.select_related("action")
+        .filter(action__trigger_id=Action.Trigger.CUSTOM_PHONE_PROVIDER, deployed=True)
+        .first()
+    )
 
 
 def action_get(public_id: str) -> Action:
@@ -110,3 +123,120 @@ def template_get_by_public_id(public_id: str) -> PhoneTemplate:
         return PhoneTemplate.objects.get(public_id=public_id)
     except PhoneTemplate.DoesNotExist:
         raise NotFound("The phone template does not exist.") from None
+
+
+# --- Dashboard reads ----------------------------------------------------------------------------
+
+
+def action_all_changes_deployed(action: Action) -> bool:
+    """Whether the deployed version runs exactly the draft: code, runtime, dependencies, secrets."""
+    deployed = deployed_version(action)
+    if deployed is None:
+        return False
+    draft_secrets = {s.name: s.value for s in action.secrets.all()}
+    return (
+        deployed.code == action.code
+        and deployed.runtime == action.runtime
+        and deployed.dependencies == action.dependencies
+        and json.loads(deployed.secrets_json or "{}") == draft_secrets
+    )
+
+
+def action_versions(action: Action) -> QuerySet[ActionVersion]:
+    """Newest first; the code is left out (a list never shows it)."""
+    return action.versions.defer("code", "secrets_json").order_by("-number")
+
+
+def message_page(
+    *,
+    status: str = "",
+    message_type: str = "",
+    delivery_method: str = "",
+    since=None,
+    until=None,
+    search: str = "",
+    before_pk: int | None = None,
+    limit: int = 50,
+) -> list[PhoneMessage]:
+    """One page of the message log, newest first, after the keyset cursor ``before_pk``.
+
+    Ordered by primary key (creation order) so the database walks an index and stops after
+    ``limit + 1`` rows whatever the table size; no COUNT(*) over the filtered set.
+    """
+    messages = PhoneMessage.objects.all()
+    if status:
+        messages = messages.filter(status=status)
+    if message_type:
+        messages = messages.filter(message_type=message_type)
+    if delivery_method:
+        messages = messages.filter(delivery_method=delivery_method)
+    if since is not None:
+        messages = messages.filter(created_at__gte=since)
+    if until is not None:
+        messages = messages.filter(created_at__lt=until)
+    if search:
+        if search.startswith("msg_"):
+            messages = messages.filter(public_id=search)
+        else:
+            messages = messages.filter(recipient__startswith=search)
+    if before_pk is not None:
+        messages = messages.filter(pk__lt=before_pk)
+    return list(
+        messages.defer("as_text", "as_voice", "context", "code").order_by("-pk")[: limit + 1]
+    )
+
+
+def message_pk_of(public_id: str) -> int | None:
+    return PhoneMessage.objects.filter(public_id=public_id).values_list("pk", flat=True).first()
+
+
+def message_detail(public_id: str) -> PhoneMessage:
+    message = message_get(public_id)
+    message.attempt_list = list(message.attempts.select_related("execution").order_by("number"))
+    return message
+
+
+def execution_page(*, after_pk: int = 0, search: str = "", limit: int = 50) -> list[Execution]:
+    """Executions newer than ``after_pk`` (the last one a view has seen), newest first."""
+    executions = Execution.objects.select_related("action", "attempt__message").filter(
+        pk__gt=after_pk
+    )
+    if search:
+        executions = executions.filter(
+            Q(public_id=search)
+            | Q(attempt__message__public_id=search)
+            | Q(attempt__message__recipient__startswith=search)
+            | Q(reason__icontains=search)
+            | Q(logs__icontains=search)
+            | Q(status=search)
+        )
+    return list(executions.order_by("-pk")[:limit])
+
+
+def execution_last_pk() -> int:
+    return Execution.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def limit_counters() -> dict:
+    """What the abuse limits count right now, and what they blocked in the last 24 hours."""
+    now = timezone.now()
+    sent = PhoneMessage.objects.exclude(status=PhoneMessage.Status.BLOCKED)
+    blocked = PhoneMessage.objects.filter(
+        status=PhoneMessage.Status.BLOCKED, created_at__gte=now - timedelta(hours=24)
+    )
+    recorded = (
+        PhoneMessage.objects.exclude(status=PhoneMessage.Status.BLOCKED)
+        .filter(created_at__gte=now - timedelta(hours=24))
+        .exclude(limit_rule="")
+    )
+    return {
+        "last_minute": sent.filter(created_at__gte=now - timedelta(minutes=1)).count(),
+        "last_hour": sent.filter(created_at__gte=now - timedelta(hours=1)).count(),
+        "blocked_by_rule": dict(
+            blocked.values_list("limit_rule").annotate(n=Count("pk")).order_by("limit_rule")
+        ),
+        "recorded_by_rule": dict(
+            recorded.values_list("limit_rule").annotate(n=Count("pk")).order_by("limit_rule")
+        ),
+        "recent_blocked": list(blocked.order_by("-pk")[:10]),
+    }

@@ -235,3 +235,4 @@ TENANT_LOGO_URL = env.str("TENANT_LOGO_URL", default="")
 CELERY_BEAT_SCHEDULE = {
     "sweep-messages": {"task": "phoneprovider.sweep_messages", "schedule": MESSAGE_SWEEP_INTERVAL},
 }
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)

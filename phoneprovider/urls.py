@@ -9,3 +9,8 @@ urlpatterns = [
     path("hooks/twilio/status", webhooks.twilio_status, name="twilio-status"),
     path("", include("dashboard.urls")),
 ]
+
+# Under /api/ every error answers Auth0's JSON body; elsewhere Django's pages.
+handler400 = "phoneprovider.api.errors.handler400"
+handler404 = "phoneprovider.api.errors.handler404"
+handler500 = "phoneprovider.api.errors.handler500"

@@ -5,7 +5,7 @@ Failures are classified once, here, where they happen: ``retry`` for transient o
 """
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Outcome = Literal["sent", "delivered", "retry", "failed", "dropped"]
 
@@ -15,5 +15,7 @@ class SendResult:
     outcome: Outcome
     reason: str = ""
     provider_message_id: str = ""
-    # For custom handlers: the runtime's outcome as a dict (logs, fetches, stats, error).
+    # For custom handlers: the runtime's outcome as a dict (logs, fetches, stats, error), and
+    # the ActionVersion that ran.
     execution: dict | None = field(default=None)
+    version: Any = None

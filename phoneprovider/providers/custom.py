@@ -129,10 +129,11 @@ def send(message, version, secrets: dict[str, str]) -> SendResult:
         cache_namespace=action.public_id,
     )
     record = outcome.to_dict()
-    if outcome.status == "delivered":
-        return SendResult("delivered", execution=record)
-    if outcome.status == "drop":
-        return SendResult("dropped", outcome.reason, execution=record)
-    if outcome.status == "retry":
-        return SendResult("retry", outcome.reason, execution=record)
-    return SendResult("failed", outcome.reason or "The handler failed.", execution=record)
+    result = {
+        "delivered": SendResult("delivered"),
+        "drop": SendResult("dropped", outcome.reason),
+        "retry": SendResult("retry", outcome.reason),
+    }.get(outcome.status) or SendResult("failed", outcome.reason or "The handler failed.")
+    result.execution = record
+    result.version = version
+    return result

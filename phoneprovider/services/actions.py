@@ -156,14 +156,18 @@ def action_update(
         changes["secrets"] = {**dict.fromkeys(upserts, MASK), **dict.fromkeys(deletes, None)}
     action.save()
     audit_record(
-        actor=actor, verb="update", object_type="action", object_id=action.public_id,
+        actor=actor,
+        verb="update",
+        object_type="action",
+        object_id=action.public_id,
         changes=changes,
     )
     return action
 
 
-def _deploy_snapshot(action: Action, *, actor: str, code: str, runtime: str, dependencies: list,
-                     secrets_json: str) -> ActionVersion:
+def _deploy_snapshot(
+    action: Action, *, actor: str, code: str, runtime: str, dependencies: list, secrets_json: str
+) -> ActionVersion:
     last = action.versions.order_by("-number").values_list("number", flat=True).first() or 0
     action.versions.filter(deployed=True).update(deployed=False)
     version = ActionVersion.objects.create(
@@ -199,7 +203,10 @@ def action_deploy(action: Action, *, actor: str) -> ActionVersion:
         secrets_json=json.dumps(secrets),
     )
     audit_record(
-        actor=actor, verb="deploy", object_type="action", object_id=action.public_id,
+        actor=actor,
+        verb="deploy",
+        object_type="action",
+        object_id=action.public_id,
         changes={"version": version.number},
     )
     return version
@@ -218,7 +225,10 @@ def action_version_redeploy(version: ActionVersion, *, actor: str) -> ActionVers
         secrets_json=version.secrets_json,
     )
     audit_record(
-        actor=actor, verb="rollback", object_type="action", object_id=action.public_id,
+        actor=actor,
+        verb="rollback",
+        object_type="action",
+        object_id=action.public_id,
         changes={"from_version": version.number, "version": new.number},
     )
     return new
@@ -246,3 +256,32 @@ def action_delete(action: Action, *, actor: str, force: bool = False) -> None:
 
 def version_secrets(version: ActionVersion) -> dict[str, str]:
     return json.loads(version.secrets_json or "{}")
+
+
+@transaction.atomic
+def action_create_deployed(*, actor: str, **fields) -> Action:
+    """Create an Action and deploy it at once (Auth0's ``deploy: true``).
+
+    One transaction: code that does not validate creates nothing.
+    """
+    action = action_create(actor=actor, **fields)
+    action_deploy(action, actor=actor)
+    return action
+
+
+@transaction.atomic
+def action_version_restore(version: ActionVersion, *, actor: str) -> ActionVersion:
+    """Roll back and make the draft match the restored version too (Auth0's ``update_draft``)."""
+    new = action_version_redeploy(version, actor=actor)
+    secrets = version_secrets(version)
+    current = set(version.action.secrets.values_list("name", flat=True))
+    action_update(
+        version.action,
+        actor=actor,
+        code=version.code,
+        runtime=version.runtime,
+        dependencies=version.dependencies,
+        secret_upserts=secrets,
+        secret_deletes=sorted(current - set(secrets)),
+    )
+    return new

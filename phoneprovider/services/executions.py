@@ -79,6 +79,4 @@ def execution_wait(execution: Execution, *, timeout: float) -> Execution:
         if execution.status != Execution.Status.PENDING:
             return execution
         time.sleep(0.1)
-    raise ServiceUnavailable(
-        "No worker finished the test run in time. Is a Celery worker running?"
-    )
+    raise ServiceUnavailable("No worker finished the test run in time. Is a Celery worker running?")

@@ -195,21 +195,19 @@ def retry_delay(attempt: int) -> float:
 def _send(provider: PhoneProvider, message: PhoneMessage) -> SendResult:
     if provider.name == PhoneProvider.Name.TWILIO:
         return twilio.send(provider, message)
-    action = selectors.custom_provider_action()
-    version = selectors.deployed_version(action)
+    version = selectors.custom_provider_version()
     if version is None:
         return SendResult("failed", "The custom provider has no deployed Action.")
     return custom.send(message, version, version_secrets(version))
 
 
-def _execution_record(attempt: DeliveryAttempt, result: SendResult) -> Execution | None:
+def _execution_record(result: SendResult) -> Execution | None:
     if result.execution is None:
         return None
     record = result.execution
-    action = selectors.custom_provider_action()
     return Execution.objects.create(
-        action=action,
-        version=selectors.deployed_version(action),
+        action_id=result.version.action_id if result.version else None,
+        version=result.version,
         kind=Execution.Kind.DELIVERY,
         status=record.get("status", Execution.Status.ERROR),
         reason=(record.get("reason") or "")[:REASON_MAX],
@@ -289,7 +287,7 @@ def _record_result(
     message: PhoneMessage, attempt: DeliveryAttempt, result: SendResult
 ) -> PhoneMessage:
     now = timezone.now()
-    attempt.execution = _execution_record(attempt, result)
+    attempt.execution = _execution_record(result)
     attempt.outcome = {
         "sent": DeliveryAttempt.Outcome.SENT,
         "delivered": DeliveryAttempt.Outcome.SENT,

@@ -16,9 +16,7 @@ def _body_clean(body: str, *, field: str) -> str:
     if not isinstance(body, str) or not body.strip():
         raise ValidationError(f"The {field} body cannot be empty.", field=field)
     if len(body) > BODY_MAX:
-        raise ValidationError(
-            f"The {field} body is at most {BODY_MAX} characters.", field=field
-        )
+        raise ValidationError(f"The {field} body is at most {BODY_MAX} characters.", field=field)
     try:
         check_syntax(body)
     except TemplateSyntaxError as exc:
@@ -50,7 +48,7 @@ def _audit_view(template: PhoneTemplate) -> dict:
 def template_create(
     *,
     actor: str,
-    type: str,  # noqa: A002 - Auth0's field name
+    type: str,  # Auth0's field name
     disabled: bool = False,
     from_number: str = "",
     text_body: str | None = None,
@@ -58,9 +56,7 @@ def template_create(
 ) -> PhoneTemplate:
     """Customise one message type; bodies not given start from the defaults. One per type."""
     if type not in MessageType.values:
-        raise ValidationError(
-            f"type must be one of {', '.join(MessageType.values)}.", field="type"
-        )
+        raise ValidationError(f"type must be one of {', '.join(MessageType.values)}.", field="type")
     defaults = DEFAULT_BODIES[type]
     template = PhoneTemplate(
         type=type,
@@ -75,9 +71,7 @@ def template_create(
         with transaction.atomic():
             template.save()
     except IntegrityError:
-        raise Conflict(
-            f"A {type} template already exists; update or delete it instead."
-        ) from None
+        raise Conflict(f"A {type} template already exists; update or delete it instead.") from None
     audit_record(
         actor=actor,
         verb="create",

@@ -13,13 +13,17 @@ from phoneprovider.models import ApiToken
 from phoneprovider.services.audit import audit_record
 
 # Auth0's scope names for the endpoints we serve, plus the sending API's.
-SCOPES: tuple[str, ...] = tuple(
-    f"{verb}:{resource}"
-    for resource in ("phone_providers", "phone_templates", "actions")
-    for verb in ("read", "create", "update", "delete")
-) + ("create:phone_messages", "read:phone_messages")
+SCOPES: tuple[str, ...] = (
+    *(
+        f"{verb}:{resource}"
+        for resource in ("phone_providers", "phone_templates", "actions")
+        for verb in ("read", "create", "update", "delete")
+    ),
+    "create:phone_messages",
+    "read:phone_messages",
+)
 
-TOKEN_PREFIX = "ppt_"
+TOKEN_PREFIX = "ppt_"  # noqa: S105 - a marker, not a secret
 PREFIX_SHOWN = 12
 # Writing last_used_at on every request would turn each read into a write; once a minute is
 # enough to tell a token in use from a forgotten one.
@@ -114,7 +118,10 @@ def token_revoke(token: ApiToken, *, actor: str) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit_record(
-            actor=actor, verb="revoke", object_type="api_token", object_id=str(token.pk),
+            actor=actor,
+            verb="revoke",
+            object_type="api_token",
+            object_id=str(token.pk),
             changes={"name": token.name},
         )
     return token
