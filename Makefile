@@ -28,8 +28,9 @@ run: migrate
 	$(VENV)/bin/celery -A phoneprovider worker --beat --loglevel=INFO --concurrency=$${WORKER_CONCURRENCY:-2} & \
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
+# Tests keep their database and file broker apart from `make run`'s (var/test).
 test: install
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	VAR_DIR=$${VAR_DIR:-$(CURDIR)/var/test} $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -39,8 +40,11 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Figures are printed; nothing is asserted. The delivery bench uses DATABASE_URL / REDIS_URL when
+# set (PostgreSQL and Redis give the meaningful figures), else SQLite and the file broker.
 bench: install
 	$(PY) bench/runtime_bench.py
+	$(PY) bench/delivery_bench.py
 
 clean:
 	rm -rf $(VENV) var

@@ -123,3 +123,40 @@ def test_worker_sends_sms_and_voice_through_the_fake_twilio(celery_worker, twili
         "<Say>" in forms["Calls.json"]["Twiml"] and "1, 3, 5, 7, 9" in forms["Calls.json"]["Twiml"]
     )
     twilio_server.clear()
+
+
+def test_failover_sends_through_twilio_when_the_handler_fails(celery_worker, twilio_server):
+    from phoneprovider.services.limits import policy_update
+
+    twilio_server.clear()
+    path = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+    twilio_server.expect_request(path).respond_with_json({"sid": "SMFAIL0VER"}, status=201)
+    TwilioProviderFactory()  # Twilio settings stay stored when custom is selected
+    broken = "exports.onExecuteCustomPhoneProvider = async () => { throw new Error('down'); };"
+    deploy_custom("http://127.0.0.1:9/unused", code=broken)
+    policy_update(actor="test", failover_to_twilio=True)
+
+    message = message_queue(to="+14155550100", code="777")
+    wait_for(_final(message), timeout=30)
+
+    assert message.status == "sent" and message.failed_over
+    assert message.provider_message_id == "SMFAIL0VER"
+    attempts = list(message.attempts.order_by("number"))
+    assert [(a.provider_name, a.outcome) for a in attempts] == [
+        ("custom", "failed"),
+        ("twilio", "sent"),
+    ]
+    assert "down" in attempts[0].error
+    assert "777" in twilio_server.log[0][0].form["Body"]
+    twilio_server.clear()
+
+
+def test_no_failover_when_the_switch_is_off(celery_worker, twilio_server):
+    twilio_server.clear()
+    TwilioProviderFactory()
+    broken = "exports.onExecuteCustomPhoneProvider = async () => { throw new Error('down'); };"
+    deploy_custom("http://127.0.0.1:9/unused", code=broken)
+    message = message_queue(to="+14155550100", code="777")
+    wait_for(_final(message), timeout=30)
+    assert message.status == "failed" and not message.failed_over
+    assert "down" in message.reason and twilio_server.log == []

@@ -64,7 +64,7 @@ def test_a_retried_login_step_does_not_send_twice(site):
 
 
 def test_refusals_raise_with_phoneproviders_reason(site):
-    with pytest.raises(DeliveryRefused, match="E.164"):
+    with pytest.raises(DeliveryRefused, match=r"E\.164"):
         Gateway.send_sms(_device("4155550100"), "1")
     policy_update(actor="test", text_countries_denied=["US"])
     with pytest.raises(DeliveryRefused, match="country rules"):
