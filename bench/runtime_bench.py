@@ -60,15 +60,24 @@ exports.onExecuteCustomPhoneProvider = async (event, api) => {
 
 EVENT = {
     "notification": {
-        "message_type": "otp_verify", "delivery_method": "text", "recipient": "+15555550123",
-        "as_text": "Your verification code is 123456", "as_voice": "Your code is 1 2 3 4 5 6",
-        "code": "123456", "from": "+15555550100", "locale": "en-US",
+        "message_type": "otp_verify",
+        "delivery_method": "text",
+        "recipient": "+15555550123",
+        "as_text": "Your verification code is 123456",
+        "as_voice": "Your code is 1 2 3 4 5 6",
+        "code": "123456",
+        "from": "+15555550100",
+        "locale": "en-US",
     },
     "client": {"client_id": "cl_bench", "name": "Bench", "metadata": {}},
     "tenant": {"id": "bench"},
     "request": {"ip": "203.0.113.7", "method": "POST", "geoip": {"countryCode": "US"}},
-    "user": {"user_id": "auth0|bench", "email_verified": True, "app_metadata": {},
-             "user_metadata": {}},
+    "user": {
+        "user_id": "auth0|bench",
+        "email_verified": True,
+        "app_metadata": {},
+        "user_metadata": {},
+    },
     "transaction": {"correlation_id": "msg_bench"},
     "secrets": {"GATEWAY_TOKEN": "bench-token-123"},
     "configuration": {},
@@ -76,8 +85,12 @@ EVENT = {
 
 
 def start_gateway() -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(["node", str(ROOT / "bench" / "gateway.js")], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        ["node", str(ROOT / "bench" / "gateway.js")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     port = proc.stdout.readline().strip()
     return proc, f"http://127.0.0.1:{port}/messages"
 
@@ -93,14 +106,16 @@ class Ours:
             list(pool.map(lambda _: self.once(), range(concurrency * 3)))
 
     def once(self) -> runtime.Outcome:
-        outcome = runtime.execute(HANDLER, EVENT, context_key="bench:v1", secrets=self.secrets,
-                                  http_policy=self.policy)
+        outcome = runtime.execute(
+            HANDLER, EVENT, context_key="bench:v1", secrets=self.secrets, http_policy=self.policy
+        )
         if outcome.status != "delivered":
             raise SystemExit(f"bench handler failed: {outcome.to_dict()}")
         return outcome
 
     def phase(self, workers: int, count: int, seconds: float) -> dict:
         overheads: list[float] = []
+        parts: dict[str, list[float]] = {"isolate": [], "http": [], "hop": []}
         lock = threading.Lock()
         state = {"started": 0, "done": 0}
         deadline = time.monotonic() + seconds
@@ -112,9 +127,13 @@ class Ours:
                         return
                     state["started"] += 1
                 outcome = self.once()
+                s = outcome.stats
                 with lock:
                     state["done"] += 1
-                    overheads.append(outcome.stats["total_ms"] - outcome.stats["fetch_ms"])
+                    overheads.append(s["total_ms"] - s["fetch_ms"])
+                    parts["isolate"].append(s["execution_ms"] - s["fetch_ms"])
+                    parts["http"].append(s["fetch_ms"])
+                    parts["hop"].append(s["total_ms"] - s["execution_ms"])
 
         t0 = time.perf_counter()
         threads = [threading.Thread(target=worker) for _ in range(workers)]
@@ -130,6 +149,7 @@ class Ours:
             "per_second": state["done"] / elapsed,
             "overhead_p50_ms": statistics.median(overheads),
             "overhead_p99_ms": overheads[min(len(overheads) - 1, int(len(overheads) * 0.99))],
+            "p50_ms": {k: statistics.median(v) for k, v in parts.items()},
         }
 
 
@@ -139,9 +159,19 @@ def run_node(url: str, count: int, seconds: float, concurrency: int) -> dict:
         handler_file.write_text(HANDLER)
         Path(str(handler_file) + ".event.json").write_text(json.dumps(EVENT))
         out = subprocess.run(
-            ["node", str(ROOT / "bench" / "node_runner.js"), str(handler_file), url, str(count),
-             str(seconds), str(concurrency)],
-            capture_output=True, text=True, timeout=seconds * 2 + 60, check=True,
+            [
+                "node",
+                str(ROOT / "bench" / "node_runner.js"),
+                str(handler_file),
+                url,
+                str(count),
+                str(seconds),
+                str(concurrency),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds * 2 + 60,
+            check=True,
         )
     return json.loads(out.stdout)
 
@@ -150,8 +180,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=2000, help="max executions per phase")
     parser.add_argument("--seconds", type=float, default=4.0, help="max seconds per phase")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="alternating node/ours rounds; the best round of each is reported")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating node/ours rounds; the best round of each is reported",
+    )
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
     if not shutil.which("node"):
@@ -165,10 +199,12 @@ def main() -> None:
         # Alternate the two so that load from elsewhere on the machine hits both alike.
         for _ in range(args.rounds):
             node_rounds.append(run_node(url, args.count, args.seconds, args.concurrency))
-            our_rounds.append({
-                "sequential": ours.phase(1, args.count, args.seconds),
-                "concurrent": ours.phase(args.concurrency, args.count, args.seconds),
-            })
+            our_rounds.append(
+                {
+                    "sequential": ours.phase(1, args.count, args.seconds),
+                    "concurrent": ours.phase(args.concurrency, args.count, args.seconds),
+                }
+            )
     finally:
         runtime.shutdown()
         gateway.stdin.close()
@@ -177,19 +213,33 @@ def main() -> None:
     def best(rounds: list[dict], name: str) -> dict:
         return max((r[name] for r in rounds), key=lambda r: r["per_second"])
 
-    print(f"runtime benchmark: {os.cpu_count()} CPUs, gateway {url}, {args.rounds} rounds of "
-          f"<= {args.count} executions or {args.seconds:g} s per phase "
-          f"({time.monotonic() - started:.0f} s); best round shown")
-    print(f"{'':16}{'ours exec/s':>12}{'node exec/s':>13}{'ours/node':>11}"
-          f"{'sandbox overhead p50':>22}{'p99':>10}")
+    print(
+        f"runtime benchmark: {os.cpu_count()} CPUs, gateway {url}, {args.rounds} rounds of "
+        f"<= {args.count} executions or {args.seconds:g} s per phase "
+        f"({time.monotonic() - started:.0f} s); best round shown"
+    )
+    print(
+        f"{'':16}{'ours exec/s':>12}{'node exec/s':>13}{'ours/node':>11}"
+        f"{'sandbox overhead p50':>22}{'p99':>10}"
+    )
     summary = {}
-    for name, label in (("sequential", "sequential"),
-                        ("concurrent", f"concurrency {args.concurrency}")):
+    for name, label in (
+        ("sequential", "sequential"),
+        ("concurrent", f"concurrency {args.concurrency}"),
+    ):
         o, n = best(our_rounds, name), best(node_rounds, name)
         summary[name] = {"ours": o, "node": n, "ratio": o["per_second"] / n["per_second"]}
-        print(f"{label:16}{o['per_second']:>12.0f}{n['per_second']:>13.0f}"
-              f"{o['per_second'] / n['per_second']:>11.2f}"
-              f"{o['overhead_p50_ms']:>19.2f} ms{o['overhead_p99_ms']:>7.2f} ms")
+        print(
+            f"{label:16}{o['per_second']:>12.0f}{n['per_second']:>13.0f}"
+            f"{o['per_second'] / n['per_second']:>11.2f}"
+            f"{o['overhead_p50_ms']:>19.2f} ms{o['overhead_p99_ms']:>7.2f} ms"
+        )
+    seq = summary["sequential"]["ours"]["p50_ms"]
+    print(
+        f"where an execution's time goes (ours, sequential, p50): isolate and bridge "
+        f"{seq['isolate']:.2f} ms, HTTP {seq['http']:.2f} ms, process hop and host side "
+        f"{seq['hop']:.2f} ms"
+    )
     print(json.dumps({"summary": summary, "rounds": {"ours": our_rounds, "node": node_rounds}}))
 
 

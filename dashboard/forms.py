@@ -1,6 +1,8 @@
 """Parsing of the dashboard's forms. Business rules live in the services; these only turn POST
 data into the arguments of one service call."""
 
+import json
+
 from django import forms
 
 from phoneprovider.errors import ApplicationError, ValidationError
@@ -95,3 +97,35 @@ class SendTestForm(forms.Form):
             return normalize_e164(self.cleaned_data["to"], field="to")
         except ApplicationError as exc:
             raise forms.ValidationError(exc.message) from None
+
+
+class EditorForm(forms.Form):
+    """Save Draft / Deploy of the expanded editor."""
+
+    code = forms.CharField(required=False, strip=False, label="Handler code")
+
+
+class TestRunForm(forms.Form):
+    """The Test panel: the (unsaved) code, an event as JSON text, and the dry-run switch."""
+
+    code = forms.CharField(required=False, strip=False, label="Handler code")
+    event = forms.CharField(label="Event", strip=False)
+    dry_run = forms.BooleanField(required=False, label="Dry run")
+
+    def clean_event(self) -> dict:
+        try:
+            event = json.loads(self.cleaned_data["event"])
+        except ValueError as exc:
+            raise forms.ValidationError(f"The event is not valid JSON: {exc}") from None
+        if not isinstance(event, dict):
+            raise forms.ValidationError("The event must be a JSON object ({…}).")
+        return event
+
+
+class TemplateForm(forms.Form):
+    """A phone template's Save; the service validates the sender and the Liquid."""
+
+    enabled = forms.BooleanField(required=False, label="Enabled")
+    from_number = forms.CharField(required=False, label="From")
+    text_body = forms.CharField(required=False, strip=False, label="Text message")
+    voice_body = forms.CharField(required=False, strip=False, label="Voice message")

@@ -3,7 +3,7 @@ from django.templatetags.static import static
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dashboard import views
+from dashboard import editor_views, limit_views, log_views, message_views, template_views, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -15,6 +15,48 @@ urlpatterns = [
         views.provider_test_status,
         name="provider_test_status",
     ),
+    # The expanded Actions editor and its version history.
+    path("editor/", editor_views.editor_page, name="editor"),
+    path("editor/sample/", editor_views.editor_sample, name="editor_sample"),
+    path("editor/test/", editor_views.editor_test, name="editor_test"),
+    path(
+        "editor/test/<str:public_id>/", editor_views.editor_test_status, name="editor_test_status"
+    ),
+    path("editor/versions/", editor_views.versions_page, name="versions"),
+    path("editor/versions/<str:public_id>/", editor_views.version_page, name="version"),
+    path(
+        "editor/versions/<str:public_id>/revert/",
+        editor_views.version_revert,
+        name="version_revert",
+    ),
+    # Phone templates.
+    path("templates/", template_views.templates_index, name="templates"),
+    path("templates/<str:message_type>/", template_views.template_page, name="template"),
+    path(
+        "templates/<str:message_type>/preview/",
+        template_views.template_preview,
+        name="template_preview",
+    ),
+    path(
+        "templates/<str:message_type>/reset/",
+        template_views.template_reset_view,
+        name="template_reset",
+    ),
+    path("templates/<str:message_type>/try/", template_views.template_try, name="template_try"),
+    # The message log.
+    path("messages/", message_views.messages_page, name="messages"),
+    path("messages/<str:public_id>/", message_views.message_page, name="message"),
+    path(
+        "messages/<str:public_id>/resend/", message_views.message_resend_view, name="message_resend"
+    ),
+    # Live logs of executions.
+    path("logs/", log_views.logs_page, name="logs"),
+    path("logs/rows/", log_views.logs_rows, name="logs_rows"),
+    path("logs/rows/<str:public_id>/", log_views.logs_row, name="logs_row"),
+    path("logs/download/", log_views.logs_download, name="logs_download"),
+    path("logs/clear/", log_views.logs_clear, name="logs_clear"),
+    # Abuse limits and failover.
+    path("limits/", limit_views.limits_page, name="limits"),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),

@@ -141,7 +141,11 @@ def _form_error(form) -> ValidationError:
 def provider_page(request: HttpRequest) -> HttpResponse:
     """The Phone Message Provider page; POST is its Save."""
     if request.method == "GET":
-        return render(request, "dashboard/provider.html", _page_context())
+        context = _page_context()
+        # "Back to Phone Provider" from the expanded editor comes back with Custom selected.
+        if request.GET.get("provider") in PhoneProvider.Name.values:
+            context["values"]["name"] = request.GET["provider"]
+        return render(request, "dashboard/provider.html", context)
     if "reset_code" in request.POST:
         # Reset without JavaScript: show the starter handler in the editor, save nothing.
         values = _posted_values(request.POST)

@@ -22,6 +22,7 @@ No Django imports: callers pass their policy (``HttpPolicy`` or keyword argument
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import os
@@ -42,6 +43,7 @@ Resolver = Callable[[str, int], Sequence[str]]
 DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
 USER_AGENT = "phoneprovider/1"
 
+
 @dataclass(frozen=True)
 class HttpPolicy:
     """What an outbound request may do. ``allowed_networks`` are CIDRs exempt from the guard."""
@@ -57,6 +59,7 @@ class HttpPolicy:
         object.__setattr__(self, "allowed_networks", tuple(self.allowed_networks))
         _networks(self.allowed_networks)
 
+
 class OutboundError(Exception):
     """An outbound request failed. ``transient`` says whether trying again may help."""
 
@@ -67,27 +70,34 @@ class OutboundError(Exception):
         super().__init__(message)
         self.message = message
 
+
 class BlockedAddressError(OutboundError):
     kind = "blocked"
     transient = False
+
 
 class InvalidURLError(OutboundError):
     kind = "invalid_url"
     transient = False
 
+
 class TooManyRedirectsError(OutboundError):
     kind = "redirects"
     transient = False
+
 
 class ResponseTooLargeError(OutboundError):
     kind = "too_large"
     transient = False
 
+
 class OutboundTimeoutError(OutboundError):
     kind = "timeout"
 
+
 class OutboundConnectError(OutboundError):
     kind = "connect"
+
 
 @dataclass
 class HttpResponse:
@@ -117,6 +127,7 @@ class HttpResponse:
         except ValueError:
             return None
 
+
 # --------------------------------------------------------------------------------------------
 # The address guard
 # --------------------------------------------------------------------------------------------
@@ -133,6 +144,7 @@ _METADATA = {
 
 _network_cache: dict[tuple[str, ...], tuple] = {}
 
+
 def _networks(cidrs: Iterable[str]) -> tuple:
     key = tuple(cidrs)
     nets = _network_cache.get(key)
@@ -140,6 +152,7 @@ def _networks(cidrs: Iterable[str]) -> tuple:
         nets = tuple(ipaddress.ip_network(c.strip(), strict=False) for c in key if c.strip())
         _network_cache[key] = nets
     return nets
+
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if ip.ipv4_mapped is not None:
@@ -154,6 +167,7 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if int(ip) >> 32 == 0 and int(ip) > 1:
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return None
+
 
 def blocked_reason(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     """Why an address may not be reached (``None`` when it is a public unicast address)."""
@@ -187,12 +201,15 @@ def blocked_reason(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address)
         return "a non-public address"
     return None
 
+
 def check_address(address: str, allowed_networks: Iterable[str] = ()) -> None:
     """Raise ``BlockedAddressError`` unless ``address`` may be connected to."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        raise BlockedAddressError(f"Refusing to connect: {address!r} is not an IP address") from None
+        raise BlockedAddressError(
+            f"Refusing to connect: {address!r} is not an IP address"
+        ) from None
     nets = _networks(allowed_networks)
     if any(ip.version == n.version and ip in n for n in nets):
         return
@@ -207,14 +224,17 @@ def check_address(address: str, allowed_networks: Iterable[str] = ()) -> None:
             "public addresses unless the address is in OUTBOUND_ALLOWED_NETWORKS."
         )
 
+
 def _strip_brackets(host: str) -> str:
     return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
 
 def _literal_ip(host: str) -> str | None:
     try:
         return str(ipaddress.ip_address(_strip_brackets(host)))
     except ValueError:
         return None
+
 
 def default_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -224,6 +244,7 @@ def default_resolver(host: str, port: int) -> list[str]:
         if addr not in seen:
             seen.append(addr)
     return seen
+
 
 def resolve_checked(
     host: str, port: int, allowed_networks: Iterable[str] = (), resolver: Resolver | None = None
@@ -250,9 +271,11 @@ def resolve_checked(
         raise BlockedAddressError(f"{host} resolves to a refused address. {refused.message}")
     raise OutboundConnectError(f"Could not resolve {host}: no addresses")
 
+
 # --------------------------------------------------------------------------------------------
 # Network backends that resolve, check and pin
 # --------------------------------------------------------------------------------------------
+
 
 class _GuardedBackend(httpcore.NetworkBackend):
     def __init__(self, allowed_networks: Sequence[str], resolver: Resolver | None):
@@ -266,7 +289,10 @@ class _GuardedBackend(httpcore.NetworkBackend):
         for address in addresses:
             try:
                 return self._inner.connect_tcp(
-                    address, port, timeout=timeout, local_address=local_address,
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
                     socket_options=socket_options,
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
@@ -279,7 +305,9 @@ class _GuardedBackend(httpcore.NetworkBackend):
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
 
+
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=64, keepalive_expiry=30)
+
 
 def _make_sync_client(allowed_networks: Sequence[str], resolver: Resolver | None) -> httpx.Client:
     transport = httpx.HTTPTransport(trust_env=False, limits=_LIMITS)
@@ -294,11 +322,13 @@ def _make_sync_client(allowed_networks: Sequence[str], resolver: Resolver | None
     )
     return httpx.Client(transport=transport, trust_env=False, follow_redirects=False)
 
+
 # --------------------------------------------------------------------------------------------
 # Requests
 # --------------------------------------------------------------------------------------------
 
 _REDIRECTS = {301, 302, 303, 307, 308}
+
 
 def _check_url(url: str) -> None:
     try:
@@ -310,18 +340,21 @@ def _check_url(url: str) -> None:
     if not parts.hostname:
         raise InvalidURLError(f"The URL has no host: {url!r}")
 
+
 def _redirect_target(method: str, status: int, location: str, current: str):
     target = urljoin(current, location)
     _check_url(target)
     new_method = method
     drop_body = False
-    if status == 303 and method != "HEAD" or status in (301, 302) and method == "POST":
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
         new_method, drop_body = "GET", True
     return target, new_method, drop_body
+
 
 def _same_origin(a: str, b: str) -> bool:
     pa, pb = urlsplit(a), urlsplit(b)
     return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
+
 
 def _prepare_headers(headers, content) -> list[tuple[str, str]]:
     out = [(str(k), str(v)) for k, v in (headers.items() if isinstance(headers, dict) else headers)]
@@ -329,6 +362,7 @@ def _prepare_headers(headers, content) -> list[tuple[str, str]]:
     if "user-agent" not in names:
         out.append(("User-Agent", USER_AGENT))
     return out
+
 
 def _follow_headers(headers, drop_body: bool, cross_origin: bool):
     out = []
@@ -343,10 +377,14 @@ def _follow_headers(headers, drop_body: bool, cross_origin: bool):
         out.append((k, v))
     return out
 
+
 def _read_limited_sync(resp: httpx.Response, limit: int, deadline: float) -> bytes:
     declared = resp.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit and not resp.headers.get(
-        "content-encoding"
+    if (
+        declared
+        and declared.isdigit()
+        and int(declared) > limit
+        and not resp.headers.get("content-encoding")
     ):
         raise ResponseTooLargeError(f"The response is larger than {limit} bytes")
     chunks, size = [], 0
@@ -358,6 +396,7 @@ def _read_limited_sync(resp: httpx.Response, limit: int, deadline: float) -> byt
             raise OutboundTimeoutError("The request timed out")
         chunks.append(chunk)
     return b"".join(chunks)
+
 
 def _map_httpx_error(exc: Exception, url: str) -> OutboundError:
     if isinstance(exc, OutboundError):
@@ -376,8 +415,9 @@ def _map_httpx_error(exc: Exception, url: str) -> OutboundError:
         return InvalidURLError(f"Invalid URL: {url}")
     return OutboundError(f"The request to {host} failed: {exc or type(exc).__name__}")
 
+
 class _Conn:
-    __slots__ = ("reader", "writer", "idle_since")
+    __slots__ = ("idle_since", "reader", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.reader = reader
@@ -385,10 +425,8 @@ class _Conn:
         self.idle_since = 0.0
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing a dead socket
             self.writer.close()
-        except Exception:  # noqa: BLE001, S110 - closing a dead socket
-            pass
 
 
 class _Retry(Exception):
@@ -439,7 +477,8 @@ class OutboundClient:
             try:
                 async with asyncio.timeout(timeout):
                     reader, writer = await asyncio.open_connection(
-                        address, port,
+                        address,
+                        port,
                         ssl=self._ssl_context() if scheme == "https" else None,
                         server_hostname=_strip_brackets(host) if scheme == "https" else None,
                         limit=_MAX_HEADER_BYTES,
@@ -448,7 +487,7 @@ class OutboundClient:
                 if sock is not None:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 return _Conn(reader, writer)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 last = OutboundTimeoutError(f"Connecting to {host} timed out")
             except OSError as exc:
                 last = OutboundConnectError(f"Could not connect to {host}: {exc.strerror or exc}")
@@ -514,8 +553,13 @@ class OutboundClient:
                 url, redirected = target, True
                 continue
             return HttpResponse(
-                status_code=status, reason=reason, headers=resp_headers, content=body, url=url,
-                redirected=redirected, elapsed_ms=(time.perf_counter() - started) * 1000,
+                status_code=status,
+                reason=reason,
+                headers=resp_headers,
+                content=body,
+                url=url,
+                redirected=redirected,
+                elapsed_ms=(time.perf_counter() - started) * 1000,
             )
         raise TooManyRedirectsError(f"More than {policy.max_redirects} redirects")
 
@@ -523,6 +567,11 @@ class OutboundClient:
         parts = urlsplit(url)
         scheme = parts.scheme
         host = parts.hostname or ""
+        if not host.isascii():
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise InvalidURLError(f"Invalid host name in URL: {url}") from None
         if ":" in host:
             host = f"[{host}]"
         try:
@@ -549,12 +598,13 @@ class OutboundClient:
             lines.append(f"Content-Length: {len(content or b'')}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="replace")
         payload = head + (content or b"")
-        for attempt in range(2):
+        for _attempt in range(2):
             conn = self._checkout(key)
             reused = conn is not None
             if conn is None:
-                conn = await self._connect(scheme, host.strip("[]"), port,
-                                           min(policy.connect_timeout_s, total))
+                conn = await self._connect(
+                    scheme, host.strip("[]"), port, min(policy.connect_timeout_s, total)
+                )
             try:
                 result, keep = await self._exchange(conn, method, payload, policy, reused)
             except _Retry:
@@ -694,13 +744,16 @@ _lock = threading.Lock()
 _pid = os.getpid()
 _sync_clients: dict[tuple, httpx.Client] = {}
 
+
 def _reset_after_fork() -> None:
     global _pid, _lock
     _pid = os.getpid()
     _lock = threading.Lock()
     _sync_clients.clear()
 
+
 os.register_at_fork(after_in_child=_reset_after_fork)
+
 
 def sync_client(allowed_networks: Sequence[str] = (), resolver: Resolver | None = None):
     key = (tuple(allowed_networks), resolver)
@@ -711,6 +764,7 @@ def sync_client(allowed_networks: Sequence[str] = (), resolver: Resolver | None 
             if client is None:
                 client = _sync_clients[key] = _make_sync_client(tuple(allowed_networks), resolver)
     return client
+
 
 def outbound_request(
     method: str,
@@ -757,10 +811,11 @@ def outbound_request(
     redirected = False
     for _hop in range(policy.max_redirects + 1):
         try:
-            req = client.build_request(method, url, headers=hdrs, content=content,
-                                       timeout=timeout_cfg)
+            req = client.build_request(
+                method, url, headers=hdrs, content=content, timeout=timeout_cfg
+            )
             resp = client.send(req, stream=True)
-        except Exception as exc:  # noqa: BLE001 - mapped to one error family
+        except Exception as exc:
             raise _map_httpx_error(exc, url) from None
         try:
             if resp.status_code in _REDIRECTS and "location" in resp.headers:
@@ -776,7 +831,7 @@ def outbound_request(
                 body = _read_limited_sync(resp, policy.max_response_bytes, deadline)
             except OutboundError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise _map_httpx_error(exc, url) from None
             return HttpResponse(
                 status_code=resp.status_code,
@@ -790,6 +845,7 @@ def outbound_request(
         finally:
             resp.close()
     raise TooManyRedirectsError(f"More than {policy.max_redirects} redirects")
+
 
 __all__ = [
     "BlockedAddressError",

@@ -24,6 +24,7 @@ from phoneprovider.providers import SendResult, custom, twilio
 from phoneprovider.providers.templates import DEFAULT_BODIES, render
 from phoneprovider.services import limits
 from phoneprovider.services.actions import version_secrets
+from phoneprovider.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -400,3 +401,38 @@ def message_receipt(
     )
     message.refresh_from_db()
     return message
+
+
+RESENDABLE_STATUSES = (Status.FAILED, Status.DROPPED, Status.UNDELIVERED, Status.BLOCKED)
+
+
+def message_resend(message: PhoneMessage, *, actor: str) -> PhoneMessage:
+    """Queue a new message like a failed one: same recipient, type, method, code and context.
+
+    The new message goes through every check again (limits, templates, provider), so a resend
+    of a blocked message may well be blocked again.
+    """
+    if message.status not in RESENDABLE_STATUSES:
+        raise ValidationError(
+            f"Only failed, dropped, undelivered or blocked messages can be resent; "
+            f"this one is {message.status}.",
+            field="status",
+        )
+    new = message_queue(
+        to=message.recipient,
+        message_type=message.message_type,
+        delivery_method=message.delivery_method,
+        code=message.code,
+        locale=message.locale,
+        sender=message.sender,
+        context=message.context,
+        is_test=message.is_test,
+    )
+    audit_record(
+        actor=actor,
+        verb="resend",
+        object_type="phone_message",
+        object_id=message.public_id,
+        changes={"new_message": new.public_id},
+    )
+    return new

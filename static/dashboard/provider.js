@@ -19,66 +19,24 @@
   /* ---- Monaco ------------------------------------------------------------------------------ */
 
   function loadEditor() {
-    if (!host || typeof window.require !== "function" || !window.require.config) return;
-    // Absolute, because Monaco's web workers resolve it outside the page.
-    const base = new URL(host.dataset.monacoBase, window.location.href).href.replace(/\/$/, "");
-    window.require.config({ paths: { vs: base } });
-    window.require(["vs/editor/editor.main"], function () {
-      const monaco = window.monaco;
-      monaco.languages.typescript.javascriptDefaults.setCompilerOptions({
-        target: monaco.languages.typescript.ScriptTarget.ES2022,
-        allowNonTsExtensions: true,
-        lib: ["es2022"],
-        checkJs: false,
-      });
-      // Syntax errors as you type; no type-checking hints on plain JavaScript.
-      monaco.languages.typescript.javascriptDefaults.setDiagnosticsOptions({
-        noSemanticValidation: true,
-        noSyntaxValidation: false,
-        noSuggestionDiagnostics: true,
-      });
-      if (window.PHONE_PROVIDER_TYPES) {
-        monaco.languages.typescript.javascriptDefaults.addExtraLib(
-          window.PHONE_PROVIDER_TYPES, "ts:phoneprovider/handler.d.ts");
-      }
-      host.hidden = false;
-      editor = monaco.editor.create(host, {
-        value: textarea.value,
-        language: "javascript",
-        automaticLayout: true,
-        minimap: { enabled: false },
-        scrollBeyondLastLine: false,
-        fontSize: 13,
-        lineHeight: 20,
-        tabSize: 2,
-        glyphMargin: true,
-        lineNumbersMinChars: 3,
-        overviewRulerBorder: false,
-        hideCursorInOverviewRuler: true,
-        lineDecorationsWidth: 6,
-        scrollbar: { verticalScrollbarSize: 10, horizontalScrollbarSize: 10 },
-        renderLineHighlight: "line",
-        fixedOverflowWidgets: true,
+    if (!host || !window.PhoneProviderCode) return;
+    window.PhoneProviderCode.load(host.dataset.monacoBase).then(function (monaco) {
+      editor = window.PhoneProviderCode.create(monaco, host, textarea, {
         ariaLabel: "Provider configuration: JavaScript code editor",
-        padding: { top: 12, bottom: 12 },
+        onChange: markDirty,
       });
-      textarea.hidden = true;
       document.getElementById("editor-keys").hidden = false;
       serverDecorations = editor.createDecorationsCollection([]);
-      editor.getModel().onDidChangeContent(function () {
-        textarea.value = editor.getValue();
-        markDirty();
-      });
       // Ctrl/Cmd+S saves the form, as in any editor.
       editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, function () {
         form.requestSubmit(document.getElementById("save-button"));
       });
-      host.classList.add("is-ready");
       markCodeError();
       // A page API for tests and later pages (the expanded editor).
       window.phoneProviderEditor = {
         get: function () { return editor.getValue(); },
         set: function (code) { editor.setValue(code); },
+        problems: function () { return window.PhoneProviderCode.problems(monaco, editor); },
         editor: editor,
       };
       document.dispatchEvent(new CustomEvent("provider:editor-ready"));
@@ -93,38 +51,12 @@
   /* Show the server's "line L, column C" error in the editor: marker, glyph and whole line. */
   function markCodeError() {
     if (!editor) return;
-    const monaco = window.monaco;
-    const model = editor.getModel();
     const slot = document.getElementById("error-code");
     const line = slot ? parseInt(slot.dataset.line || "0", 10) : 0;
-    if (!line) {
-      monaco.editor.setModelMarkers(model, "server", []);
-      serverDecorations.set([]);
-      return;
-    }
-    const lineNumber = Math.min(Math.max(line, 1), model.getLineCount());
-    const column = Math.min(Math.max(parseInt(slot.dataset.column || "1", 10), 1),
-      model.getLineMaxColumn(lineNumber));
-    const message = (slot.querySelector(".error-message") || slot).textContent.trim();
-    monaco.editor.setModelMarkers(model, "server", [{
-      severity: monaco.MarkerSeverity.Error,
-      message: message,
-      startLineNumber: lineNumber,
-      startColumn: column,
-      endLineNumber: lineNumber,
-      endColumn: Math.max(column + 1, model.getLineMaxColumn(lineNumber)),
-    }]);
-    serverDecorations.set([{
-      range: new monaco.Range(lineNumber, 1, lineNumber, 1),
-      options: {
-        isWholeLine: true,
-        className: "code-error-line",
-        glyphMarginClassName: "code-error-glyph",
-        glyphMarginHoverMessage: { value: message },
-      },
-    }]);
-    editor.revealLineInCenter(lineNumber);
-    editor.setPosition({ lineNumber: lineNumber, column: column });
+    const column = slot ? parseInt(slot.dataset.column || "1", 10) : 1;
+    const message = slot ? (slot.querySelector(".error-message") || slot).textContent.trim() : "";
+    window.PhoneProviderCode.markError(window.monaco, editor, serverDecorations, line, column,
+      message);
   }
 
   /* ---- Errors after an htmx Save ----------------------------------------------------------- */
@@ -198,42 +130,7 @@
 
   /* ---- Secrets: add and remove rows of new secrets ---------------------------------------- */
 
-  const rows = document.getElementById("secret-new-rows");
-  const addSecret = document.getElementById("add-secret");
-  const rowTemplate = document.getElementById("secret-row-template");
-  let rowCounter = 1000;
-
-  function wireRow(row) {
-    const remove = row.querySelector(".remove-secret-row");
-    if (!remove) return;
-    remove.hidden = false;
-    remove.addEventListener("click", function () {
-      const next = row.nextElementSibling || row.previousElementSibling;
-      if (rows.children.length > 1) {
-        row.remove();
-      } else {
-        row.querySelectorAll("input").forEach(function (input) { input.value = ""; });
-      }
-      markDirty();
-      const focusTarget = next ? next.querySelector("input") : addSecret;
-      (focusTarget || addSecret).focus();
-    });
-  }
-
-  if (rows && addSecret && rowTemplate) {
-    addSecret.hidden = false;
-    rows.querySelectorAll(".secret-new-row").forEach(wireRow);
-    addSecret.addEventListener("click", function () {
-      rowCounter += 1;
-      const html = rowTemplate.innerHTML.replace(/__n__/g, String(rowCounter));
-      const holder = document.createElement("div");
-      holder.innerHTML = html.trim();
-      const row = holder.firstElementChild;
-      rows.appendChild(row);
-      wireRow(row);
-      row.querySelector("input").focus();
-    });
-  }
+  window.Dashboard.wireSecrets(form, markDirty);
 
   /* ---- Dialogs ------------------------------------------------------------------------------ */
 

@@ -1,0 +1,119 @@
+"""The message log: every message with filters, a detail view with its attempts, and Resend."""
+
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard.views import _actor, staff_required
+from phoneprovider import selectors
+from phoneprovider.errors import ApplicationError, NotFound
+from phoneprovider.models import DeliveryMethod, MessageType, PhoneMessage
+from phoneprovider.services.messages import RESENDABLE_STATUSES, message_resend
+
+PAGE_SIZE = 50
+
+
+class MessageFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), *PhoneMessage.Status.choices], required=False
+    )
+    message_type = forms.ChoiceField(
+        choices=[("", "Any type"), *MessageType.choices], required=False, label="Type"
+    )
+    delivery_method = forms.ChoiceField(
+        choices=[("", "Any method"), *DeliveryMethod.choices], required=False, label="Method"
+    )
+    since = forms.DateField(required=False, label="From date")
+    until = forms.DateField(required=False, label="To date")
+    q = forms.CharField(required=False, label="Search", strip=True)
+    before = forms.CharField(required=False)
+
+
+def _day_start(day):
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+@require_GET
+@staff_required
+def messages_page(request: HttpRequest) -> HttpResponse:
+    form = MessageFilterForm(request.GET)
+    form.is_valid()
+    data = form.cleaned_data
+    before_pk = None
+    if data.get("before"):
+        before_pk = selectors.message_pk_of(data["before"])
+    rows = selectors.message_page(
+        status=data.get("status", ""),
+        message_type=data.get("message_type", ""),
+        delivery_method=data.get("delivery_method", ""),
+        since=_day_start(data["since"]) if data.get("since") else None,
+        until=_day_start(data["until"] + timedelta(days=1)) if data.get("until") else None,
+        search=(data.get("q") or "").replace(" ", ""),
+        before_pk=before_pk,
+        limit=PAGE_SIZE,
+    )
+    has_more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    query = request.GET.copy()
+    query.pop("before", None)
+    filtered = any(
+        query.get(k) for k in ("status", "message_type", "delivery_method", "since", "until", "q")
+    )
+    older = None
+    if has_more:
+        query["before"] = rows[-1].public_id
+        older = query.urlencode()
+        query.pop("before")
+    return render(
+        request,
+        "dashboard/messages.html",
+        {
+            "form": form,
+            "rows": rows,
+            "older_query": older,
+            "first_query": query.urlencode(),
+            "paged": before_pk is not None,
+            "filtered": filtered,
+            "nav": "messages",
+        },
+    )
+
+
+@require_GET
+@staff_required
+def message_page(request: HttpRequest, public_id: str) -> HttpResponse:
+    try:
+        message = selectors.message_detail(public_id)
+    except NotFound:
+        raise Http404("No such message.") from None
+    return render(
+        request,
+        "dashboard/message.html",
+        {
+            "message": message,
+            "attempts": message.attempt_list,
+            "can_resend": message.status in RESENDABLE_STATUSES,
+            "nav": "messages",
+        },
+    )
+
+
+@require_POST
+@staff_required
+def message_resend_view(request: HttpRequest, public_id: str) -> HttpResponse:
+    try:
+        message = selectors.message_get(public_id)
+    except NotFound:
+        raise Http404("No such message.") from None
+    try:
+        new = message_resend(message, actor=_actor(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("dashboard:message", public_id=message.public_id)
+    messages.success(request, f"Queued {new.public_id}, a resend of {message.public_id}.")
+    return redirect("dashboard:message", public_id=new.public_id)

@@ -1,0 +1,703 @@
+"""The calling side: sandbox processes, their pool, and ``execute``.
+
+Each calling process (a Celery worker child, a test process, the bench) keeps a small pool of
+sandbox processes (``_child.py``), started lazily on first use and after every fork. A sandbox
+runs one execution at a time; a calling thread checks one out, preferring one that already holds
+a warm context for the execution's ``context_key``. The caller enforces the wall-clock deadline
+from outside (``timeout_s`` + ``GRACE_S``): on overrun it kills the sandbox with SIGKILL and
+returns a timeout outcome; if the sandbox dies (V8 aborts on some out-of-memory paths) it reads
+the exit status and the tail of the sandbox's stderr to say why. Either way the next execution
+gets a fresh sandbox, and the calling process never runs handler code itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import contextlib
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+from phoneprovider.runtime._types import FetchFn, FetchRequest, Limits, Outcome
+from phoneprovider.runtime.cache import CacheStore
+
+CHILD = Path(__file__).resolve().parent / "_child.py"
+GRACE_S = 3.0
+START_TIMEOUT_S = 30.0
+EXIT_MEMORY = 86
+EXIT_STUCK = 87
+TRIGGERS = ("custom-phone-provider", "send-phone-message")
+MAX_CONTEXTS_PER_SANDBOX = 8
+
+
+class SandboxDied(Exception):
+    pass
+
+
+class _Deadline(Exception):
+    pass
+
+
+class Sandbox:
+    """One sandbox process and the pipe to it."""
+
+    def __init__(self, memory_mb: int):
+        self.memory_mb = memory_mb
+        self.warm_keys: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._buf = bytearray()
+        # The sandbox's stderr (V8 writes fatal errors there) is kept to explain a crash.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the sandbox
+        config = json.dumps({"memory_mb": memory_mb, "max_contexts": MAX_CONTEXTS_PER_SANDBOX})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", str(CHILD), config],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            bufsize=0,
+            close_fds=True,
+            start_new_session=True,
+            cwd="/",
+            # Nothing of this process's environment (database URLs, keys) reaches the sandbox.
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
+        )
+        self._out = self.proc.stdout.fileno()
+        self._in = self.proc.stdin.fileno()
+        os.set_blocking(self._in, False)
+        self._out_poll = select.poll()
+        self._out_poll.register(self._in, select.POLLOUT | select.POLLERR)
+        self._poll = select.poll()
+        self._poll.register(self._out, select.POLLIN | select.POLLHUP | select.POLLERR)
+        self.alive = True
+        self.started = time.perf_counter()
+        self.spawn_ms = 0.0
+
+    def wait_ready(self) -> None:
+        msg = self._read(time.monotonic() + START_TIMEOUT_S)
+        if msg is None or msg.get("op") != "ready":
+            self.kill()
+            raise SandboxDied(f"The sandbox process did not start: {self.death_reason()[1]}")
+        self.spawn_ms = (time.perf_counter() - self.started) * 1000
+
+    # ---------------------------------------------------------------- pipe
+    def _send(self, msg: dict, deadline: float | None = None) -> None:
+        """Write one message; a sandbox that stops reading cannot block us past ``deadline``."""
+        data = memoryview((json.dumps(msg, separators=(",", ":"), default=str) + "\n").encode())
+        deadline = deadline if deadline is not None else time.monotonic() + START_TIMEOUT_S
+        while data:
+            try:
+                n = os.write(self._in, data)
+            except BlockingIOError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _Deadline() from None
+                self._out_poll.poll(remaining * 1000)
+                continue
+            except OSError:
+                raise SandboxDied("The sandbox process is gone") from None
+            data = data[n:]
+
+    def _read(self, deadline: float) -> dict | None:
+        """The next message, ``None`` on EOF; raises ``_Deadline``."""
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0:
+                line = bytes(self._buf[:nl])
+                del self._buf[: nl + 1]
+                return json.loads(line)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Deadline()
+            if not self._poll.poll(min(remaining, 3600) * 1000):
+                continue
+            chunk = os.read(self._out, 1 << 20)
+            if not chunk:
+                return None
+            self._buf += chunk
+
+    # ---------------------------------------------------------------- life
+    def kill(self) -> None:
+        self.alive = False
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        self._reap()
+
+    def _reap(self) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        for f in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                f.close()
+
+    def close(self) -> None:
+        if self.alive:
+            with contextlib.suppress(SandboxDied):
+                self._send({"op": "exit"})
+        self.kill()
+
+    def forget(self) -> None:
+        """After fork: this process does not own the sandbox; drop the fds, leave it running."""
+        self.alive = False
+        for f in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                f.close()
+
+    def death_reason(self) -> tuple[str, str]:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        tail = ""
+        try:
+            self._stderr.seek(0, os.SEEK_END)
+            size = self._stderr.tell()
+            self._stderr.seek(max(0, size - 8192))
+            tail = self._stderr.read().decode("utf-8", "replace")
+        except OSError:
+            pass
+        if code == EXIT_STUCK:
+            return "stuck", "a previous execution left code running"
+        if code == EXIT_MEMORY or re.search(
+            r"out of memory|OOM|allocation failed|heap limit", tail, re.I
+        ):
+            return "memory", "memory"
+        if code < 0:
+            return "crashed", f"signal {signal.Signals(-code).name}"
+        return "crashed", f"exit status {code}"
+
+    # ---------------------------------------------------------------- one execution
+    def run(self, req: dict, fetch: FetchFn | None, hard_deadline: float) -> dict:
+        try:
+            self._send(req, hard_deadline)
+        except _Deadline:
+            self.kill()
+            return {"status": "error", "error_kind": "timeout", "killed": True}
+        received = False
+        while True:
+            try:
+                msg = self._read(hard_deadline)
+            except _Deadline:
+                self.kill()
+                return {"status": "error", "error_kind": "timeout", "killed": True}
+            if msg is None:
+                self.alive = False
+                kind, detail = self.death_reason()
+                self._reap()
+                if kind == "stuck" and not received:
+                    # It exited on purpose before starting this request: replay it elsewhere.
+                    raise SandboxDied(detail)
+                return {"status": "error", "error_kind": kind, "detail": detail, "killed": True}
+            received = True
+            op = msg.get("op")
+            if op == "fetch":
+                answer = {
+                    "op": "fetch_result",
+                    "id": msg["id"],
+                    "fid": msg["fid"],
+                    "resp": _call_fetch(fetch, msg),
+                }
+                try:
+                    self._send(answer, hard_deadline)
+                except _Deadline:
+                    self.kill()
+                    return {"status": "error", "error_kind": "timeout", "killed": True}
+            elif op == "result":
+                if msg.get("recycle"):
+                    self.alive = False
+                    self._reap()
+                return msg
+
+
+def _call_fetch(fetch: FetchFn | None, msg: dict) -> dict:
+    r = msg["req"]
+    request = FetchRequest(
+        method=r["method"],
+        url=r["url"],
+        headers=[(k, v) for k, v in r.get("headers", [])],
+        body=base64.b64decode(r["body_b64"]) if r.get("body_b64") else None,
+        redirect=r.get("redirect", "follow"),
+        timeout_s=float(msg.get("timeout_s", 10.0)),
+    )
+    try:
+        resp = fetch(request)  # type: ignore[misc]
+    except Exception as exc:
+        return {"error": str(exc) or type(exc).__name__}
+    return {
+        "status": int(resp.status),
+        "status_text": resp.status_text,
+        "headers": [[k, v] for k, v in resp.headers],
+        "body_b64": base64.b64encode(resp.body or b"").decode(),
+        "url": resp.url or request.url,
+        "redirected": resp.redirected,
+    }
+
+
+_SPAWN = object()
+
+
+class Pool:
+    """Sandboxes of one calling process. Threads that find none free wait in FIFO order and
+    are handed a sandbox directly when one is checked in (no thundering herd, no starvation),
+    preferring a waiter whose context is warm in it."""
+
+    def __init__(self, max_processes: int):
+        self.max_processes = max_processes
+        self._lock = threading.Lock()
+        self._idle: list[Sandbox] = []
+        self._waiters: collections.deque[list] = collections.deque()
+        self._count = 0
+        self._all: set[Sandbox] = set()
+
+    def checkout(self, key: str, memory_mb: int) -> Sandbox:
+        while True:
+            waiter = None
+            with self._lock:
+                got = self._take_idle(key, memory_mb) if not self._waiters else None
+                if got is None:
+                    if not self._waiters and self._count < self.max_processes:
+                        self._count += 1
+                        got = _SPAWN
+                    else:
+                        waiter = [key, memory_mb, threading.Event(), None]
+                        self._waiters.append(waiter)
+            if waiter is not None:
+                waiter[2].wait()
+                got = waiter[3]
+            if got is _SPAWN:
+                return self._spawn(memory_mb)
+            if got.alive and got.proc.poll() is None:
+                return got
+            with self._lock:
+                self._discard(got)
+
+    def _take_idle(self, key: str, memory_mb: int) -> Sandbox | None:
+        pick = None
+        for s in reversed(self._idle):
+            if s.memory_mb >= memory_mb:
+                if key in s.warm_keys:
+                    pick = s
+                    break
+                pick = pick or s
+        if pick is None and self._idle and self._count >= self.max_processes:
+            # Only sandboxes started for a smaller memory limit are idle: replace one.
+            self._discard(self._idle.pop(0))
+            self._count += 1
+            return _SPAWN  # type: ignore[return-value]
+        if pick is not None:
+            self._idle.remove(pick)
+        return pick
+
+    def _spawn(self, memory_mb: int) -> Sandbox:
+        try:
+            sandbox = Sandbox(max(memory_mb, 128))
+            sandbox.wait_ready()
+        except BaseException:
+            with self._lock:
+                self._count -= 1
+                self._wake_for_spawn()
+            raise
+        with self._lock:
+            self._all.add(sandbox)
+        return sandbox
+
+    def _discard(self, sandbox: Sandbox) -> None:
+        if sandbox.alive:
+            sandbox.kill()
+        if sandbox in self._all:
+            self._all.discard(sandbox)
+            self._count -= 1
+        self._wake_for_spawn()
+
+    def _wake_for_spawn(self) -> None:
+        if self._waiters and self._count < self.max_processes:
+            waiter = self._waiters.popleft()
+            self._count += 1
+            waiter[3] = _SPAWN
+            waiter[2].set()
+
+    def checkin(self, sandbox: Sandbox, key: str, keep_key: bool) -> None:
+        with self._lock:
+            if not sandbox.alive:
+                self._discard(sandbox)
+                return
+            if keep_key:
+                sandbox.warm_keys[key] = None
+                sandbox.warm_keys.move_to_end(key)
+                while len(sandbox.warm_keys) > MAX_CONTEXTS_PER_SANDBOX:
+                    sandbox.warm_keys.popitem(last=False)
+            else:
+                sandbox.warm_keys.pop(key, None)
+            if self._waiters:
+                fits = [w for w in self._waiters if w[1] <= sandbox.memory_mb]
+                waiter = next((w for w in fits if w[0] in sandbox.warm_keys), None)
+                waiter = waiter or (fits[0] if fits else None)
+                if waiter is not None:
+                    self._waiters.remove(waiter)
+                    waiter[3] = sandbox
+                    waiter[2].set()
+                    return
+            self._idle.append(sandbox)
+
+    def close(self) -> None:
+        with self._lock:
+            for s in list(self._all):
+                s.close()
+            self._all.clear()
+            self._idle.clear()
+            self._count = 0
+
+    def forget(self) -> None:
+        for s in list(self._all):
+            s.forget()
+        self._all.clear()
+        self._idle.clear()
+        self._count = 0
+
+
+_pool: Pool | None = None
+_pool_lock = threading.Lock()
+# One sandbox per calling thread at most; more than a few per CPU only adds context switches
+# (a Celery prefork worker uses one at a time anyway).
+_max_processes = int(os.environ.get("PHONEPROVIDER_SANDBOX_PROCESSES", "0")) or max(
+    4, 4 * (os.cpu_count() or 1)
+)
+
+
+def get_pool() -> Pool:
+    global _pool
+    pool = _pool
+    if pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = Pool(_max_processes)
+            pool = _pool
+    return pool
+
+
+def configure(*, max_processes: int | None = None) -> None:
+    global _max_processes
+    if max_processes is not None:
+        _max_processes = max_processes
+        if _pool is not None:
+            _pool.max_processes = max_processes
+
+
+def _after_fork_in_child() -> None:
+    global _pool, _pool_lock
+    _pool_lock = threading.Lock()
+    if _pool is not None:
+        _pool.forget()
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def shutdown() -> None:
+    """Stop this process's sandboxes (they also stop by themselves when it exits)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None
+
+
+def warm_up(processes: int = 1, memory_mb: int = 128) -> None:
+    """Start sandbox processes ahead of the first execution (e.g. in worker_process_init)."""
+    pool = get_pool()
+    started = [pool.checkout(f"__warm_up_{i}__", memory_mb) for i in range(processes)]
+    for s in started:
+        pool.checkin(s, "", False)
+
+
+# ------------------------------------------------------------------------------ execute
+
+
+def _legacy_event(event: dict) -> dict:
+    n = event.get("notification") or {}
+    voice = n.get("delivery_method") == "voice"
+    out = {k: v for k, v in event.items() if k != "notification"}
+    out["message_options"] = {
+        "action": "enrollment"
+        if n.get("message_type") == "otp_enroll"
+        else "second-factor-authentication",
+        "code": n.get("code", ""),
+        "message_type": "voice" if voice else "sms",
+        "recipient": n.get("recipient", ""),
+        "text": n.get("as_voice" if voice else "as_text", "") or "",
+    }
+    return out
+
+
+_SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}
+
+
+class Redactor:
+    """Replaces every secret value (and its URL-encoded forms) with ``[redacted]``."""
+
+    def __init__(self, secrets: dict[str, str]):
+        variants: set[str] = set()
+        for v in secrets.values():
+            if not isinstance(v, str) or not v:
+                continue
+            variants.update({v, urllib.parse.quote(v, safe=""), urllib.parse.quote_plus(v)})
+        ordered = sorted(variants, key=len, reverse=True)
+        self._re = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+
+    def text(self, s):
+        if self._re is None or not isinstance(s, str):
+            return s
+        return self._re.sub("[redacted]", s)
+
+    def deep(self, value):
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.deep(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.deep(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.deep(v) for k, v in value.items()}
+        return value
+
+
+def _mask_header(name: str, value: str) -> str:
+    if name.lower() not in _SENSITIVE_HEADERS:
+        return value
+    scheme, _, rest = value.partition(" ")
+    return f"{scheme} [redacted]" if rest else "[redacted]"
+
+
+_KEY_RE_MAX = 64
+_VALUE_MAX = 4096
+
+
+def _checked_cache_changes(changes) -> dict:
+    """The host re-checks what the isolate says it wrote (the isolate is not trusted)."""
+    if not isinstance(changes, dict):
+        return {}
+    now = time.time() * 1000
+    out = {}
+    for key, record in list(changes.items())[:20]:
+        if not isinstance(key, str) or not key or len(key.encode()) > _KEY_RE_MAX:
+            continue
+        if record is None:
+            out[key] = None
+            continue
+        if not isinstance(record, dict):
+            continue
+        value, expires = record.get("value"), record.get("expires_at")
+        if not isinstance(value, str) or len(value.encode()) > _VALUE_MAX:
+            continue
+        if not isinstance(expires, int | float) or not now < expires <= now + 86_400_000 + 60_000:
+            continue
+        out[key] = {"value": value, "expires_at": int(expires)}
+    return out
+
+
+def _cap_logs(logs, max_bytes: int) -> tuple[list[dict], bool]:
+    out, used, cut = [], 0, False
+    for entry in logs if isinstance(logs, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        msg = str(entry.get("message", ""))
+        cost = len(msg.encode()) + 32
+        if used + cost > max_bytes:
+            cut = True
+            break
+        used += cost
+        out.append(
+            {
+                "level": str(entry.get("level", "log"))[:8],
+                "message": msg,
+                "t_ms": entry.get("t_ms", 0),
+            }
+        )
+    return out, cut
+
+
+def _message_for(kind: str, limits: Limits, detail: str = "") -> str:
+    if kind == "timeout":
+        return f"The handler did not finish within {limits.timeout_s:g} s and was stopped."
+    if kind == "memory":
+        return f"The handler used more memory than allowed ({limits.memory_mb} MB) and was stopped."
+    return "The sandbox process stopped unexpectedly while running the handler" + (
+        f" ({detail})." if detail else "."
+    )
+
+
+def execute(
+    source: str,
+    event: dict,
+    *,
+    trigger: str = "custom-phone-provider",
+    context_key: str,
+    secrets: dict[str, str],
+    fetch: FetchFn | None = None,
+    http_policy=None,
+    cache: CacheStore | None = None,
+    cache_namespace: str = "",
+    dry_run: bool = False,
+    limits: Limits | None = None,
+) -> Outcome:
+    """Run ``source``'s handler for ``event`` in a sandbox process and return its outcome."""
+    t0 = time.perf_counter()
+    limits = limits or Limits()
+    secrets = dict(secrets or {})
+    redactor = Redactor(secrets)
+    stats: dict = {
+        "total_ms": 0.0,
+        "boot_ms": 0.0,
+        "execution_ms": 0.0,
+        "fetch_ms": 0.0,
+        "warm": False,
+    }
+    try:
+        if trigger not in TRIGGERS:
+            raise ValueError(f"Unknown trigger {trigger!r}")
+        ev = dict(event or {})
+        ev["secrets"] = {**(ev.get("secrets") or {}), **secrets}
+        ev.setdefault("configuration", {})
+        if trigger == "send-phone-message":
+            ev = _legacy_event(ev)
+        entries = {}
+        if cache is not None:
+            try:
+                entries = cache.load(cache_namespace)
+            except Exception:
+                entries = {}
+        policy = None
+        if http_policy is not None:
+            policy = {
+                "allowed_networks": list(http_policy.allowed_networks),
+                "connect_timeout_s": http_policy.connect_timeout_s,
+                "timeout_s": http_policy.timeout_s,
+                "max_response_bytes": http_policy.max_response_bytes,
+                "max_redirects": http_policy.max_redirects,
+            }
+        req = {
+            "op": "exec",
+            "id": 0,
+            "key": context_key,
+            "source": source,
+            "trigger": trigger,
+            "event": ev,
+            "cache": entries,
+            "dry_run": bool(dry_run),
+            "host_fetch": fetch is not None and not dry_run,
+            "policy": policy,
+            "limits": {
+                "timeout_s": float(limits.timeout_s),
+                "memory_mb": int(limits.memory_mb),
+                "max_fetches": int(limits.max_fetches),
+                "max_response_bytes": int(limits.max_response_bytes),
+                "max_log_bytes": int(limits.max_log_bytes),
+                "fetch_timeout_s": float(limits.fetch_timeout_s),
+            },
+        }
+        pool = get_pool()
+        spawned_ms = 0.0
+        res: dict = {}
+        for attempt in range(2):
+            sandbox = pool.checkout(context_key, int(limits.memory_mb))
+            spawned_ms += sandbox.spawn_ms
+            sandbox.spawn_ms = 0.0
+            res = {}
+            try:
+                res = sandbox.run(req, fetch, time.monotonic() + float(limits.timeout_s) + GRACE_S)
+                break
+            except SandboxDied:
+                # It died while idle (killed from outside): nothing ran yet, use a fresh one.
+                sandbox.kill()
+                if attempt:
+                    raise
+            finally:
+                pool.checkin(
+                    sandbox, context_key, res.get("status") in ("delivered", "drop", "retry")
+                )
+        outcome = _outcome_from(res, limits, redactor)
+        stats.update({k: v for k, v in (res.get("stats") or {}).items() if k in stats})
+        if spawned_ms:
+            stats["spawn_ms"] = round(spawned_ms, 3)
+        if cache is not None and res.get("cache_changes"):
+            changes = _checked_cache_changes(res["cache_changes"])
+            if changes:
+                try:
+                    cache.save(cache_namespace, changes)
+                except Exception as exc:
+                    outcome.logs.append(
+                        {
+                            "level": "warn",
+                            "t_ms": 0,
+                            "message": f"api.cache changes were not saved: {exc}",
+                        }
+                    )
+    except Exception as exc:
+        message = f"The handler could not be run: {exc}"
+        outcome = Outcome(
+            status="error",
+            reason=message,
+            error_kind="crashed",
+            error={"name": "Error", "message": message, "stack": ""},
+        )
+    stats["total_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+    outcome.stats = stats
+    return outcome
+
+
+def _outcome_from(res: dict, limits: Limits, redactor: Redactor) -> Outcome:
+    status = res.get("status", "error")
+    kind = res.get("error_kind")
+    if res.get("killed"):
+        message = _message_for(
+            kind or "crashed", limits, "" if kind == "memory" else res.get("detail", "")
+        )
+        res.setdefault("reason", message)
+        res.setdefault(
+            "error",
+            {
+                "name": "Error" if kind != "memory" else "RangeError",
+                "message": message,
+                "stack": "",
+            },
+        )
+    logs, cut = _cap_logs(res.get("logs"), limits.max_log_bytes)
+    fetches = []
+    for f in res.get("fetches") or []:
+        rec = {k: f.get(k) for k in ("method", "url", "status", "duration_ms", "error")}
+        if "headers" in f:
+            rec["headers"] = [[k, _mask_header(k, v)] for k, v in f["headers"]]
+            rec["body"] = f.get("body")
+        fetches.append(rec)
+    reason = str(res.get("reason") or "")
+    if status in ("drop", "retry"):
+        reason = reason[:1024]
+    error = res.get("error")
+    if status != "error":
+        error, kind = None, None
+    elif isinstance(error, dict):
+        error = {
+            "name": str(error.get("name", "Error"))[:200],
+            "message": str(error.get("message", ""))[:4096],
+            "stack": str(error.get("stack", ""))[:16384],
+        }
+        reason = reason[:4096]
+    return Outcome(
+        status=status,
+        reason=redactor.text(reason),
+        error=redactor.deep(error) if error else None,
+        error_kind=kind,
+        logs=redactor.deep(logs),
+        logs_truncated=bool(res.get("logs_truncated")) or cut,
+        fetches=redactor.deep(fetches),
+    )
