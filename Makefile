@@ -24,9 +24,11 @@ migrate: install
 # DATABASE_URL / REDIS_URL are used when set; else SQLite and a file broker under var/.
 run: migrate
 	@$(PY) manage.py ensure_admin
-	@trap 'kill 0' EXIT INT TERM; \
+	@# Whichever of the two stops first (or Ctrl-C) takes the other one down with it.
+	@trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT; trap 'exit 130' INT TERM; \
 	$(VENV)/bin/celery -A phoneprovider worker --beat --loglevel=INFO --concurrency=$${WORKER_CONCURRENCY:-2} & \
-	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT) & \
+	wait -n
 
 # Tests keep their database and file broker apart from `make run`'s (var/test).
 test: install
