@@ -6,6 +6,9 @@ COPY phoneprovider ./phoneprovider
 COPY dashboard ./dashboard
 RUN pip install --no-cache-dir .
 COPY . .
-RUN DEBUG=true python manage.py collectstatic --noinput
+# Production storage (hashed names + manifest); the keys are placeholders only this step sees.
+RUN DEBUG=false SECRET_KEY=collectstatic \
+    FIELD_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+    python manage.py collectstatic --noinput
 EXPOSE 8000
 CMD ["gunicorn", "phoneprovider.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -5,6 +5,16 @@ from django.views.generic import RedirectView
 
 from dashboard import editor_views, limit_views, log_views, message_views, template_views, views
 
+
+class FaviconRedirect(RedirectView):
+    permanent = True
+
+    def get_redirect_url(self, *args, **kwargs):
+        # Resolved per request, not at import: with DEBUG off, static() reads collectstatic's
+        # manifest, and commands such as `migrate` must not depend on it.
+        return static("dashboard/favicon.svg")
+
+
 app_name = "dashboard"
 urlpatterns = [
     path("", views.provider_page, name="provider"),
@@ -64,5 +74,5 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Browsers ask for /favicon.ico whatever the page links to.
-    path("favicon.ico", RedirectView.as_view(url=static("dashboard/favicon.svg"))),
+    path("favicon.ico", FaviconRedirect.as_view()),
 ]

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
+environ.Env.read_env(BASE_DIR / ".env", parse_comments=True)
 
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -201,6 +201,11 @@ ACTIONS_MAX_RESPONSE_BYTES = env.int("ACTIONS_MAX_RESPONSE_BYTES", default=1024 
 ACTIONS_MAX_LOG_BYTES = env.int("ACTIONS_MAX_LOG_BYTES", default=64 * 1024)
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
 TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=15.0)
+# The worker's backstop around one task; the sandbox enforces the execution timeout first. Room
+# for a handler's full run, a Twilio failover send and the database writes around them. The soft
+# limit ends the attempt as a transient failure; the hard one replaces the child process.
+CELERY_TASK_SOFT_TIME_LIMIT = ACTIONS_EXECUTION_TIMEOUT + TWILIO_TIMEOUT + 15
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 15
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")  # for Twilio status callbacks
 TENANT_NAME = env.str("TENANT_NAME", default="phoneprovider")
 TENANT_FRIENDLY_NAME = env.str("TENANT_FRIENDLY_NAME", default="My Company")

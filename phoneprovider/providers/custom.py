@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from django.conf import settings
+from django.core.cache import caches
 
 from phoneprovider import runtime
 from phoneprovider.providers import SendResult
@@ -26,7 +30,17 @@ _SAMPLE_USER = {
 
 
 def tenant() -> dict:
-    return {"id": settings.TENANT_NAME, "friendly_name": settings.TENANT_FRIENDLY_NAME}
+    out = {"id": settings.TENANT_NAME, "friendly_name": settings.TENANT_FRIENDLY_NAME}
+    # Auth0 leaves the optional tenant fields out when they are not set; so do we.
+    for key, value in (
+        ("home_url", settings.TENANT_HOME_URL),
+        ("logo_url", settings.TENANT_LOGO_URL),
+        ("support_email", settings.TENANT_SUPPORT_EMAIL),
+        ("support_url", settings.TENANT_SUPPORT_URL),
+    ):
+        if value:
+            out[key] = value
+    return out
 
 
 def build_event(message, secrets: dict[str, str]) -> dict:
@@ -111,11 +125,59 @@ def run(
     )
 
 
+class DjangoCacheStore:
+    """``api.cache`` records of one Action kept in Django's default cache (one entry per Action).
+
+    Used when there is no Redis: the default cache is then the file-based one under ``VAR_DIR``,
+    which every worker process and every restart of this installation sees (a process-local
+    store would lose the records whenever the next execution lands in another worker child).
+    A read-modify-write per save: concurrent executions of one Action may lose each other's
+    writes, which Auth0's cache allows too.
+    """
+
+    prefix = "phoneprovider:actions-cache:"
+    _lock = threading.Lock()
+
+    def __init__(self, alias: str = "default"):
+        self._cache = caches[alias]
+
+    @staticmethod
+    def _now_ms() -> int:
+        return int(time.time() * 1000)
+
+    def load(self, namespace: str) -> dict:
+        now = self._now_ms()
+        entries = self._cache.get(self.prefix + namespace) or {}
+        return {
+            k: {"value": r["value"], "expires_at": int(r["expires_at"])}
+            for k, r in entries.items()
+            if isinstance(r, dict) and r.get("expires_at", 0) > now
+        }
+
+    def save(self, namespace: str, changes: dict) -> None:
+        if not changes:
+            return
+        with self._lock:
+            entries = self.load(namespace)
+            for key, record in changes.items():
+                if record is None:
+                    entries.pop(key, None)
+                else:
+                    entries[key] = {"value": record["value"], "expires_at": record["expires_at"]}
+            if entries:
+                # The entry only has to outlive its longest-lived record (at most 24 h).
+                timeout = max(r["expires_at"] for r in entries.values()) - self._now_ms()
+                self._cache.set(self.prefix + namespace, entries, timeout=timeout // 1000 + 60)
+            else:
+                self._cache.delete(self.prefix + namespace)
+
+
 def handler_cache():
-    """api.cache outlives one execution: Redis when configured, else a process-local store."""
+    """api.cache outlives one execution and one worker process: Redis when configured, else
+    Django's default cache (files under ``VAR_DIR``)."""
     if settings.REDIS_URL:
         return runtime.RedisCacheStore(settings.REDIS_URL)
-    return runtime.MemoryCacheStore()
+    return DjangoCacheStore()
 
 
 def send(message, version, secrets: dict[str, str]) -> SendResult:
@@ -128,12 +190,29 @@ def send(message, version, secrets: dict[str, str]) -> SendResult:
         context_key=f"{action.public_id}:{version.public_id}",
         cache_namespace=action.public_id,
     )
-    record = outcome.to_dict()
-    result = {
-        "delivered": SendResult("delivered"),
-        "drop": SendResult("dropped", outcome.reason),
-        "retry": SendResult("retry", outcome.reason),
-    }.get(outcome.status) or SendResult("failed", outcome.reason or "The handler failed.")
-    result.execution = record
+    result = result_for(outcome)
+    result.execution = outcome.to_dict()
     result.version = version
     return result
+
+
+# Errors the handler's code is not to blame for: the next attempt may well succeed (a gateway
+# that hung until the deadline, a sandbox process killed from outside or by the kernel).
+# Everything else the code does the same way every time (syntax and load errors, uncaught
+# exceptions, memory or fetch limits), so trying again would only repeat the failure.
+TRANSIENT_ERROR_KINDS = frozenset({"timeout", "crashed", "stuck"})
+
+
+def result_for(outcome: runtime.Outcome) -> SendResult:
+    """Classify a handler's outcome for delivery: ``retry`` for transient failures (``retry()``,
+    a timeout, a crashed sandbox), ``failed`` for permanent ones, ``dropped`` for ``drop()``."""
+    if outcome.status == "delivered":
+        return SendResult("delivered")
+    if outcome.status == "drop":
+        return SendResult("dropped", outcome.reason)
+    if outcome.status == "retry":
+        return SendResult("retry", outcome.reason)
+    reason = outcome.reason or "The handler failed."
+    if outcome.error_kind in TRANSIENT_ERROR_KINDS:
+        return SendResult("retry", reason)
+    return SendResult("failed", reason)

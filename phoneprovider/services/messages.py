@@ -223,23 +223,25 @@ def _execution_record(result: SendResult) -> Execution | None:
 
 def message_deliver(message_pk: int) -> PhoneMessage | None:
     """Deliver one message once: claim it, record the attempt, call the provider, move it on."""
-    message = _claim(message_pk)
-    if message is None:
-        return None  # already taken, finished, or not yet due
-    if message.attempt_count > settings.MESSAGE_MAX_ATTEMPTS:
-        _finish(
-            message,
-            Status.FAILED,
-            f"Gave up after {settings.MESSAGE_MAX_ATTEMPTS} attempts that did not finish.",
-        )
-        return message
     provider = selectors.provider_get()
-    if provider is None or provider.disabled:
-        _finish(message, Status.FAILED, "No enabled phone provider is configured.")
-        return message
-    attempt = DeliveryAttempt.objects.create(
-        message=message, number=message.attempt_count, provider_name=provider.name
-    )
+    # The claim and its attempt row commit together: one durable write before the send.
+    with transaction.atomic():
+        message = _claim(message_pk)
+        if message is None:
+            return None  # already taken, finished, or not yet due
+        if message.attempt_count > settings.MESSAGE_MAX_ATTEMPTS:
+            _finish(
+                message,
+                Status.FAILED,
+                f"Gave up after {settings.MESSAGE_MAX_ATTEMPTS} attempts that did not finish.",
+            )
+            return message
+        if provider is None or provider.disabled:
+            _finish(message, Status.FAILED, "No enabled phone provider is configured.")
+            return message
+        attempt = DeliveryAttempt.objects.create(
+            message=message, number=message.attempt_count, provider_name=provider.name
+        )
     result = _send_safely(provider, message)
     _record_result(message, attempt, result)
     if _should_fail_over(provider, message):

@@ -175,3 +175,28 @@ def test_redis_store_persists_between_executions():
         assert store.load(ns) == {}
     finally:
         store._r.delete(store.prefix + ns)
+
+
+def test_non_string_values_and_a_cache_kept_past_its_execution_fail_with_auth0_codes():
+    store = MemoryCacheStore({})
+    source = """
+      let saved;
+      exports.onExecuteCustomPhoneProvider = async (event, api) => {
+        if (saved) {
+          // An api object kept from an earlier execution must not write into this one.
+          console.log(saved.set('late', 'v').code, saved.delete('k').code);
+          console.log(api.cache.get('k').value, String(api.cache.get('late')));
+          return;
+        }
+        saved = api.cache;
+        console.log(api.cache.set('n', 42).code, api.cache.set('k', 'v').type);
+      };
+    """
+    first = run(source, key="cache:stale", cache=store, cache_namespace="act_1")
+    second = run(source, key="cache:stale", cache=store, cache_namespace="act_1")
+    assert lines(first) == ["FailedToSetCacheRecord success"]
+    assert lines(second) == [
+        "FailedToSetCacheRecord FailedToDeleteCacheRecord",
+        "v undefined",
+    ]
+    assert set(store.load("act_1")) == {"k"}

@@ -529,3 +529,72 @@ def test_timers_return_node_style_timeout_objects():
     )
     assert outcome.status == "delivered", outcome
     assert [e["message"] for e in outcome.logs] == ["number 3"]
+
+
+def test_request_response_and_headers_objects_behave_like_fetch_in_node(server):
+    server.route(
+        "/teapot",
+        status=418,
+        body=b'{"error":"short and stout"}',
+        headers={"Content-Type": "application/json", "X-Trace": "t-1"},
+    )
+    server.route("/bytes", status=200, body=b"\x00\x01\xfe\xff", headers={})
+    outcome = run(
+        handler("""
+      const req = new Request(event.secrets.BASE + '/teapot', {
+        method: 'post',
+        headers: new Headers({ 'X-Client': 'pp' }),
+        body: JSON.stringify({ a: 1 }),
+      });
+      console.log(req.method, req.url.endsWith('/teapot'), req.headers.get('x-client'));
+      const res = await fetch(req);
+      console.log(res.status, res.ok, res.statusText, res.headers.get('x-trace'),
+                  res.headers.get('content-type'), res instanceof Response);
+      const copy = res.clone();
+      console.log(JSON.stringify(await res.json()), (await copy.text()).length);
+      const bin = await fetch(event.secrets.BASE + '/bytes');
+      const bytes = new Uint8Array(await bin.arrayBuffer());
+      console.log(bin.ok, Array.from(bytes).join(','));
+      const made = new Response('{"x":2}', {
+        status: 201, headers: { 'content-type': 'application/json' } });
+      console.log(made.status, made.ok, (await made.json()).x);
+    """),
+        secrets={"BASE": server.url("")},
+    )
+    assert outcome.status == "delivered", outcome
+    assert [e["message"] for e in outcome.logs] == [
+        "POST true pp",
+        "418 false I'm a Teapot t-1 application/json true",
+        '{"error":"short and stout"} 27',
+        "true 0,1,254,255",
+        "201 true 2",
+    ]
+    [req, _] = server.received
+    assert (req.method, req.header("X-Client"), req.json()) == ("POST", "pp", {"a": 1})
+
+
+def test_console_levels_are_recorded():
+    outcome = run(
+        handler("""
+      console.log('l'); console.info('i'); console.warn('w'); console.error('e');
+      console.debug('d');
+    """)
+    )
+    assert [(e["level"], e["message"]) for e in outcome.logs] == [
+        ("log", "l"),
+        ("info", "i"),
+        ("warn", "w"),
+        ("error", "e"),
+        ("debug", "d"),
+    ]
+
+
+def test_the_unavailable_module_error_is_a_module_not_found_error_handlers_can_catch():
+    outcome = run(
+        handler("""
+      let twilio;
+      try { twilio = require('twilio'); } catch (e) { console.log(e.code); }
+      console.log(typeof twilio, typeof require('node:crypto').createHmac);
+    """)
+    )
+    assert [e["message"] for e in outcome.logs] == ["MODULE_NOT_FOUND", "undefined function"]

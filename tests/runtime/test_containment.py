@@ -327,3 +327,70 @@ def test_a_forked_process_starts_its_own_sandboxes():
     os.waitpid(pid, 0)
     assert json.loads(data) == ["delivered", "from the fork"]
     assert_healthy()
+
+
+LIMIT_HITS = {
+    "timeout": ("for (;;) {}", Limits(timeout_s=2.0)),
+    "memory": (
+        "const keep = []; for (;;) keep.push({ a: new Array(1000).fill(keep.length) });",
+        Limits(timeout_s=10, memory_mb=64),
+    ),
+    "fetch_limit": (
+        "for (let i = 0; i < 3; i++) { try { await fetch(event.secrets.URL); } catch (e) {} }",
+        Limits(max_fetches=1),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(LIMIT_HITS))
+def test_a_context_is_thrown_away_after_a_timeout_or_a_limit_hit(kind, server):
+    from tests.runtime.conftest import sample_event
+
+    bad, limits = LIMIT_HITS[kind]
+    source = f"""
+      let runs = 0;
+      exports.onExecuteCustomPhoneProvider = async (event) => {{
+        runs += 1;
+        console.log(runs);
+        if (event.notification.code === 'bad') {{ {bad} }}
+      }};
+    """
+    key = f"limit:{kind}"
+    secrets = {"URL": server.url("/one")}
+    assert run(source, key=key, secrets=secrets).logs[0]["message"] == "1"
+    assert run(source, key=key, secrets=secrets).logs[0]["message"] == "2"
+    failed = run(source, sample_event(code="bad"), key=key, secrets=secrets, limits=limits)
+    assert failed.status == "error" and failed.error_kind == kind, failed
+    # The next execution of the same version starts from a fresh module, not from run 3.
+    again = run(source, key=key, secrets=secrets)
+    assert again.status == "delivered"
+    assert again.logs[0]["message"] == "1"
+    assert again.stats["warm"] is False
+
+
+def test_a_context_never_serves_another_version_of_the_same_key():
+    # The pool keys contexts by Action and version; the sandbox also checks the code itself, so
+    # even a reused key never runs new code on top of old module state.
+    first = "globalThis.counter = (globalThis.counter || 0) + 1;\n" + handler(
+        "console.log('v1', globalThis.counter);"
+    )
+    second = "globalThis.counter = (globalThis.counter || 0) + 1;\n" + handler(
+        "console.log('v2', globalThis.counter);"
+    )
+    assert run(first, key="ver:1").logs[0]["message"] == "v1 1"
+    assert run(second, key="ver:1").logs[0]["message"] == "v2 1"
+
+
+def test_the_fetch_cap_counts_requests_that_were_refused_too(blocked_server):
+    # A storm aimed at refused addresses must not cost more than the cap either.
+    outcome = run(
+        handler(f"""
+      for (let i = 0; i < 20; i++) {{
+        try {{ await fetch('{blocked_server.url("/x")}'); }} catch (e) {{}}
+      }}
+    """),
+        limits=Limits(max_fetches=5),
+    )
+    assert outcome.error_kind == "fetch_limit"
+    assert len(outcome.fetches) <= 6
+    assert blocked_server.received == []
