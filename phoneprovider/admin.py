@@ -15,6 +15,7 @@ from phoneprovider.models import (
     PhoneTemplate,
 )
 from phoneprovider.phone import mask
+from phoneprovider.services.tokens import token_revoke
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -152,9 +153,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        from django.utils import timezone
-
-        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        # Through the service, so each revocation leaves an audit entry like any other change.
+        for token in queryset.filter(revoked_at__isnull=True):
+            token_revoke(token, actor=f"admin:{request.user.get_username()}")
 
 
 @admin.register(AuditEntry)

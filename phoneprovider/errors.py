@@ -1,5 +1,9 @@
-"""One error family for everything people read: the API renders it as Auth0's error body,
-the dashboard shows it inline."""
+"""One error family for everything people read.
+
+Each class carries its HTTP status and reason phrase, and ``as_body`` is the one place that
+shapes Auth0's error body ``{statusCode, error, message, errorCode?}``: the API renders it
+as is, the dashboard shows ``message`` inline (and ``line`` beside the editor).
+"""
 
 
 class ApplicationError(Exception):
@@ -14,6 +18,7 @@ class ApplicationError(Exception):
         error_code: str | None = None,
         line: int | None = None,
         column: int | None = None,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -21,9 +26,19 @@ class ApplicationError(Exception):
         self.error_code = error_code
         self.line = line
         self.column = column
+        # Extra response headers an HTTP interface adds (Retry-After, X-RateLimit-*).
+        self.headers = dict(headers or {})
 
     def as_body(self) -> dict:
-        body = {"statusCode": self.status_code, "error": self.error, "message": self.message}
+        """Auth0's error body. Code and template errors name their position in ``message``,
+        since Auth0's body has no field for it and people fix faster when it says where."""
+        message = self.message
+        if self.line is not None and "line" not in message:
+            where = f"line {self.line}"
+            if self.column is not None:
+                where += f", column {self.column}"
+            message = f"{message} ({where})"
+        body = {"statusCode": self.status_code, "error": self.error, "message": message}
         if self.error_code:
             body["errorCode"] = self.error_code
         return body
@@ -33,14 +48,49 @@ class ValidationError(ApplicationError):
     pass
 
 
+class Unauthorized(ApplicationError):
+    status_code = 401
+    error = "Unauthorized"
+
+
+class Forbidden(ApplicationError):
+    status_code = 403
+    error = "Forbidden"
+
+
 class NotFound(ApplicationError):
     status_code = 404
     error = "Not Found"
 
 
+class MethodNotAllowed(ApplicationError):
+    status_code = 405
+    error = "Method Not Allowed"
+
+
 class Conflict(ApplicationError):
     status_code = 409
     error = "Conflict"
+
+
+class PayloadTooLarge(ApplicationError):
+    status_code = 413
+    error = "Payload Too Large"
+
+
+class UnsupportedMediaType(ApplicationError):
+    status_code = 415
+    error = "Unsupported Media Type"
+
+
+class TooManyRequests(ApplicationError):
+    status_code = 429
+    error = "Too Many Requests"
+
+
+class InternalServerError(ApplicationError):
+    status_code = 500
+    error = "Internal Server Error"
 
 
 class ServiceUnavailable(ApplicationError):

@@ -39,6 +39,21 @@ def deployed_version(action: Action | None) -> ActionVersion | None:
     return action.versions.filter(deployed=True).first()
 
 
+def action_all_changes_deployed(action: Action) -> bool:
+    """Whether the deployed version runs exactly the draft: code, runtime, dependencies and
+    secrets (the API's ``all_changes_deployed``, the editor's "up to date")."""
+    deployed = deployed_version(action)
+    if deployed is None:
+        return False
+    draft_secrets = {s.name: s.value for s in action.secrets.all()}
+    return (
+        deployed.code == action.code
+        and deployed.runtime == action.runtime
+        and deployed.dependencies == action.dependencies
+        and json.loads(deployed.secrets_json or "{}") == draft_secrets
+    )
+
+
 def custom_provider_version() -> ActionVersion | None:
     """The deployed version the custom provider runs, with its Action, in one query."""
     return (
@@ -126,20 +141,6 @@ def template_get_by_public_id(public_id: str) -> PhoneTemplate:
 
 
 # --- Dashboard reads ----------------------------------------------------------------------------
-
-
-def action_all_changes_deployed(action: Action) -> bool:
-    """Whether the deployed version runs exactly the draft: code, runtime, dependencies, secrets."""
-    deployed = deployed_version(action)
-    if deployed is None:
-        return False
-    draft_secrets = {s.name: s.value for s in action.secrets.all()}
-    return (
-        deployed.code == action.code
-        and deployed.runtime == action.runtime
-        and deployed.dependencies == action.dependencies
-        and json.loads(deployed.secrets_json or "{}") == draft_secrets
-    )
 
 
 def action_versions(action: Action) -> QuerySet[ActionVersion]:

@@ -1,11 +1,14 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from phoneprovider import webhooks
+from phoneprovider.api.errors import not_found_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v2/", include("phoneprovider.api.urls")),
+    # Anything else under /api/ is Auth0's JSON 404, even with DEBUG's technical 404 page on.
+    re_path(r"^api(?:/|$)", not_found_view),
     path("hooks/twilio/status", webhooks.twilio_status, name="twilio-status"),
     path("", include("dashboard.urls")),
 ]

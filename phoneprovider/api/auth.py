@@ -6,9 +6,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from phoneprovider.api.errors import Forbidden, TooManyRequests, Unauthorized
+from phoneprovider.errors import Forbidden, TooManyRequests, Unauthorized
 from phoneprovider.models import ApiToken
-from phoneprovider.services.tokens import TokenError, token_authenticate
+from phoneprovider.services.tokens import token_authenticate
 
 DEFAULT_RATE_LIMIT_PER_MINUTE = 600
 WINDOW_SECONDS = 60
@@ -21,10 +21,7 @@ def authenticate(request: HttpRequest) -> ApiToken:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise Unauthorized("Bad HTTP authentication header format")
-    try:
-        return token_authenticate(raw.strip())
-    except TokenError as exc:
-        raise Unauthorized(exc.message) from None
+    return token_authenticate(raw.strip())  # TokenError is a 401 Unauthorized
 
 
 def require_scope(token: ApiToken, scope: str) -> None:
@@ -58,7 +55,9 @@ def rate_limit(token: ApiToken) -> dict[str, str]:
         "X-RateLimit-Reset": str(reset),
     }
     if count > limit:
-        exc = TooManyRequests("Global limit has been reached", error_code="too_many_requests")
-        exc.headers = {**headers, "Retry-After": str(max(1, int(reset - now)))}
-        raise exc
+        raise TooManyRequests(
+            "Global limit has been reached",
+            error_code="too_many_requests",
+            headers={**headers, "Retry-After": str(max(1, int(reset - now)))},
+        )
     return headers

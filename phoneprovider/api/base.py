@@ -16,18 +16,16 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from phoneprovider.api import auth
-from phoneprovider.api.errors import (
-    MethodNotAllowed,
-    PayloadTooLarge,
-    RouteNotFound,
-    UnsupportedMediaType,
-    error_response,
-    internal_error_response,
-    query_error,
-)
+from phoneprovider.api.errors import error_response, internal_error_response, query_error
 from phoneprovider.api.schemas import COMPONENTS, ref
 from phoneprovider.api.validation import check, parse_form
-from phoneprovider.errors import ApplicationError
+from phoneprovider.errors import (
+    ApplicationError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +123,6 @@ class ApiView(View):
         try:
             response = self._handle(request, extra_headers, **kwargs)
         except ApplicationError as exc:
-            extra_headers.update(getattr(exc, "headers", {}))
             if exc.status_code == 401:
                 extra_headers["WWW-Authenticate"] = 'Bearer realm="api"'
             response = error_response(exc)
@@ -148,7 +145,7 @@ class ApiView(View):
         handler = getattr(self, method)
         if any("\x00" in str(value) for value in kwargs.values()):
             # No stored id contains NUL, and PostgreSQL refuses to even compare with one.
-            raise RouteNotFound("Not Found")
+            raise NotFound("Not Found")
         if op.scope is None:  # public documents
             return handler(request, body={}, query={}, **kwargs)
         token = auth.authenticate(request)

@@ -1,49 +1,16 @@
-"""Every answer under /api/ that is not a success is Auth0's error body:
-``{"statusCode", "error", "message", "errorCode"?}`` — never an HTML page."""
+"""Rendering of the error family (``phoneprovider.errors``) under /api/: every answer that is not
+a success is Auth0's error body, never an HTML page. The body itself is shaped by
+``ApplicationError.as_body``; here are only the API's validation wordings and the responses."""
 
 import logging
 
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import bad_request, page_not_found, server_error
 
-from phoneprovider.errors import ApplicationError
+from phoneprovider.errors import ApplicationError, InternalServerError, NotFound
 
 logger = logging.getLogger(__name__)
-
-
-class Unauthorized(ApplicationError):
-    status_code = 401
-    error = "Unauthorized"
-
-
-class Forbidden(ApplicationError):
-    status_code = 403
-    error = "Forbidden"
-
-
-class MethodNotAllowed(ApplicationError):
-    status_code = 405
-    error = "Method Not Allowed"
-
-
-class PayloadTooLarge(ApplicationError):
-    status_code = 413
-    error = "Payload Too Large"
-
-
-class UnsupportedMediaType(ApplicationError):
-    status_code = 415
-    error = "Unsupported Media Type"
-
-
-class TooManyRequests(ApplicationError):
-    status_code = 429
-    error = "Too Many Requests"
-
-
-class InternalServerError(ApplicationError):
-    status_code = 500
-    error = "Internal Server Error"
 
 
 def payload_error(message: str, path: str = "") -> ApplicationError:
@@ -60,18 +27,9 @@ def query_error(message: str, path: str = "") -> ApplicationError:
     )
 
 
-def body_for(exc: ApplicationError) -> dict:
-    body = exc.as_body()
-    # Code and template errors carry a position; people fix faster when the message says it.
-    if exc.line is not None and "line" not in exc.message:
-        where = f"line {exc.line}" + (f", column {exc.column}" if exc.column is not None else "")
-        body["message"] = f"{exc.message} ({where})"
-    return body
-
-
-def error_response(exc: ApplicationError, headers: dict | None = None) -> JsonResponse:
-    response = JsonResponse(body_for(exc), status=exc.status_code)
-    for name, value in (headers or {}).items():
+def error_response(exc: ApplicationError) -> JsonResponse:
+    response = JsonResponse(exc.as_body(), status=exc.status_code)
+    for name, value in exc.headers.items():
         response[name] = value
     return response
 
@@ -80,14 +38,11 @@ def internal_error_response() -> JsonResponse:
     return error_response(InternalServerError("An internal error occurred; it has been logged."))
 
 
-class RouteNotFound(ApplicationError):
-    status_code = 404
-    error = "Not Found"
-
-
+# Exempt: otherwise a POST to an unknown path would meet the CSRF check's HTML 403 first.
+@csrf_exempt
 def not_found_view(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """The last route under /api/v2: unknown paths answer Auth0's 404 body."""
-    return error_response(RouteNotFound("Not Found"))
+    return error_response(NotFound("Not Found"))
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -97,7 +52,7 @@ def _is_api(request: HttpRequest) -> bool:
 def handler404(request: HttpRequest, exception=None):
     """Root ``handler404``: JSON under /api/, Django's page elsewhere."""
     if _is_api(request):
-        return error_response(RouteNotFound("Not Found"))
+        return error_response(NotFound("Not Found"))
     return page_not_found(request, exception)
 
 

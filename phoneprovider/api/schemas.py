@@ -155,10 +155,12 @@ COMPONENTS: dict[str, dict] = {
         },
         required=("type",),
     ),
+    # Unlike the provider's, Auth0's template patch has no minProperties: {} changes nothing.
     "UpdatePhoneTemplateRequest": obj(
-        {"content": ref("PartialPhoneTemplateContent"), "disabled": BOOLEAN}, minProperties=1
+        {"content": ref("PartialPhoneTemplateContent"), "disabled": BOOLEAN}
     ),
-    "ResetPhoneTemplateRequest": obj({}),
+    # Auth0's reset body is the empty schema: whatever is sent is ignored.
+    "ResetPhoneTemplateRequest": obj({}, additional=True),
     "PhoneTemplate": obj(
         {
             "id": STRING,

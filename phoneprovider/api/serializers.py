@@ -111,18 +111,6 @@ def _secrets_of_version(version: ActionVersion) -> dict[str, str]:
     return json.loads(version.secrets_json or "{}")
 
 
-def all_changes_deployed(action: Action, deployed: ActionVersion | None) -> bool:
-    if deployed is None:
-        return False
-    draft_secrets = {s.name: s.value for s in action.secrets.all()}
-    return (
-        deployed.code == action.code
-        and deployed.runtime == action.runtime
-        and deployed.dependencies == action.dependencies
-        and _secrets_of_version(deployed) == draft_secrets
-    )
-
-
 def version_json(version: ActionVersion, *, action: Action | None = None) -> dict:
     action = action or version.action
     created = timestamp(version.created_at)
@@ -141,9 +129,7 @@ def version_json(version: ActionVersion, *, action: Action | None = None) -> dic
         "errors": [],
         "action": {
             **_action_base(action),
-            "all_changes_deployed": all_changes_deployed(
-                action, selectors.deployed_version(action)
-            ),
+            "all_changes_deployed": selectors.action_all_changes_deployed(action),
             "created_at": timestamp(action.created_at),
             "updated_at": timestamp(action.updated_at),
         },
@@ -158,7 +144,7 @@ def action_json(action: Action) -> dict:
     deployed = selectors.deployed_version(action)
     body = {
         **_action_base(action),
-        "all_changes_deployed": all_changes_deployed(action, deployed),
+        "all_changes_deployed": selectors.action_all_changes_deployed(action),
         "created_at": timestamp(action.created_at),
         "updated_at": timestamp(action.updated_at),
         "code": action.code,

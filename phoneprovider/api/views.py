@@ -469,7 +469,8 @@ class ActionVersionDeployView(ApiView):
         body="DeployVersionRequest",
         response="ActionVersion",
         description="Deploys a copy of the version as a new version (history stays linear). "
-        "update_draft: true also puts its code, dependencies and secrets in the draft.",
+        "update_draft: true also puts its code, dependencies and secrets in the draft. Auth0 "
+        "documents 202; like its deploy, we answer 200 with the new version.",
     )
     def post(self, request, *, body, query, actionId, id):
         version = selectors.action_version_get(selectors.action_get(actionId), id)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from phoneprovider.errors import ApplicationError, ValidationError
+from phoneprovider.errors import Unauthorized, ValidationError
 from phoneprovider.models import ApiToken
 from phoneprovider.services.audit import audit_record
 
@@ -30,11 +30,8 @@ PREFIX_SHOWN = 12
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
-class TokenError(ApplicationError):
-    """A bearer token that cannot be used. ``message`` is what the API answers."""
-
-    status_code = 401
-    error = "Unauthorized"
+class TokenError(Unauthorized):
+    """A bearer token that cannot be used. ``message`` is what the API answers (401)."""
 
 
 @dataclass(frozen=True)

@@ -330,3 +330,25 @@ def test_scopes(api_as, action):
         403,
         message="Insufficient scope; expected any of: delete:actions",
     )
+
+
+def test_secret_limits_as_auth0(api):
+    too_many = [{"name": f"S{i}", "value": "v"} for i in range(31)]
+    assert_error(create(api, secrets=too_many), 400, contains="too long")
+    assert_error(create(api, secrets=[{"name": "S" * 129, "value": "v"}]), 400, contains="too long")
+    assert_error(
+        create(api, secrets=[{"name": "BIG", "value": "v" * 4097}]), 400, contains="too long"
+    )
+    assert not Action.objects.exists()
+    response = create(api, secrets=[{"name": f"S{i}", "value": "v"} for i in range(30)])
+    assert response.status_code == 201, response.content
+    assert len(response.json()["secrets"]) == 30
+
+
+def test_at_most_50_versions_are_kept(api, action):
+    for _ in range(52):
+        assert api.post(f"/actions/actions/{action['id']}/deploy").status_code == 200
+    listed = api.get(f"/actions/actions/{action['id']}/versions", query={"per_page": 100}).json()
+    assert listed["total"] == 50
+    assert [v["number"] for v in listed["versions"]][:1] == [52]
+    assert listed["versions"][-1]["number"] == 3

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from phoneprovider.models import ApiToken
@@ -192,3 +193,55 @@ def test_too_large_body_is_413(api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = api.post("/phone/messages", {"to": "+14155550199", "code": "1" * 2000})
     assert_error(response, 413)
+
+
+def test_csrf_checks_never_answer_an_html_403_under_the_api(api):
+    """Browsers' CSRF protection does not apply to bearer-token calls, nor to unknown paths."""
+    client = Client(enforce_csrf_checks=True)
+    headers = {"Authorization": f"Bearer {api.token}"}
+    response = client.post("/api/v2/no/such/thing", "{}", content_type="application/json")
+    assert_error(response, 404, message="Not Found")
+    response = client.post(
+        "/api/v2/branding/phone/templates",
+        '{"type": "otp_verify"}',
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/actions/actions", "/api/", "/api", "/api/v2", "/api/v2/actions/actions/"]
+)
+@pytest.mark.parametrize("debug", [False, True])
+def test_paths_under_api_outside_the_routes_are_json_404(path, debug, settings):
+    settings.DEBUG = debug  # DEBUG's technical 404 page is HTML too
+    assert_error(Client().get(path), 404)
+
+
+@pytest.mark.parametrize("method", ["PUT", "OPTIONS"])
+def test_unsupported_methods_are_json_405(api, method):
+    response = api.request(method, "/branding/phone/providers")
+    assert_error(response, 405)
+    assert response["Allow"] == "GET, POST"
+
+
+def test_head_answers_like_get_without_a_body(api):
+    response = api.request("HEAD", "/actions/triggers")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_code_errors_name_line_and_column_in_the_message(api):
+    broken = "exports.onExecuteCustomPhoneProvider = async (event, api) => {\n  let x = ;\n};\n"
+    response = api.post(
+        "/actions/actions",
+        {
+            "name": "broken",
+            "supported_triggers": [{"id": "custom-phone-provider"}],
+            "code": broken,
+            "deploy": True,
+        },
+    )
+    body = assert_error(response, 400)
+    assert "line 2" in body["message"] and "column" in body["message"]

@@ -1,5 +1,7 @@
 """manage.py create_api_token prints the token alone on its last line; it works at once."""
 
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
@@ -8,6 +10,7 @@ from django.core.management import CommandError, call_command
 from phoneprovider.models import ApiToken
 from phoneprovider.services.tokens import SCOPES
 from tests.api.conftest import Api
+from tests.conftest import ROOT, worker_environment
 
 pytestmark = pytest.mark.django_db
 
@@ -38,3 +41,33 @@ def test_all_scopes_and_expiry():
 def test_unknown_scope_fails():
     with pytest.raises(CommandError, match="Unknown scope"):
         run("--scopes", "read:users")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_as_a_real_command_the_token_is_the_last_line_of_all_output():
+    """Run as people do (stdout and stderr in one stream): the last line is the token alone."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "create_api_token",
+            "--scopes",
+            "read:actions",
+            "--name",
+            "ci",
+        ],
+        cwd=ROOT,
+        env=worker_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) > 1  # the explanation comes first
+    token = lines[-1]
+    assert token == token.strip() and " " not in token
+    assert Api(token).get("/actions/actions").status_code == 200
+    assert ApiToken.objects.get().name == "ci"

@@ -282,3 +282,72 @@ def test_try_needs_create_scope(api_as, twilio_provider):
         403,
         message="Insufficient scope; expected any of: create:phone_providers",
     )
+
+
+def test_create_twilio_needs_sid(api):
+    body = twilio_body(configuration={"default_from": "+14155550100", "delivery_methods": ["text"]})
+    assert_error(
+        api.post("/branding/phone/providers", body),
+        400,
+        contains="Missing required property: sid",
+        error_code="invalid_body",
+    )
+
+
+def test_create_twilio_refuses_both_from_and_mssid(api):
+    body = twilio_body(
+        configuration={
+            "sid": TWILIO_SID,
+            "default_from": "+14155550100",
+            "mssid": TWILIO_MSSID,
+            "delivery_methods": ["text"],
+        }
+    )
+    assert_error(api.post("/branding/phone/providers", body), 400, contains="not both")
+    assert not PhoneProvider.objects.exists()
+
+
+def test_create_twilio_form_encoded(api):
+    body = (
+        "name=twilio&credentials[auth_token]=tw-form-token"
+        f"&configuration[sid]={TWILIO_SID}&configuration[default_from]=%2B14155550100"
+        "&configuration[delivery_methods][0]=text&disabled=true"
+    )
+    response = api.post(
+        "/branding/phone/providers", raw=body, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["disabled"] is True
+    assert response.json()["configuration"]["delivery_methods"] == ["text"]
+    assert PhoneProvider.objects.get().twilio_auth_token == "tw-form-token"
+
+
+def test_patch_credentials_replaces_the_stored_token(api, twilio_provider):
+    path = f"/branding/phone/providers/{twilio_provider['id']}"
+    response = api.patch(path, {"credentials": {"auth_token": "rotated"}})
+    assert response.status_code == 200, response.content
+    assert "rotated" not in response.content.decode()
+    assert PhoneProvider.objects.get().twilio_auth_token == "rotated"
+
+
+def test_patch_twilio_configuration_must_be_whole(api, twilio_provider):
+    # Replaced whole, so a partial configuration is refused rather than merged.
+    path = f"/branding/phone/providers/{twilio_provider['id']}"
+    assert_error(
+        api.patch(path, {"configuration": {"delivery_methods": ["voice"]}}),
+        400,
+        contains="Missing required property: sid",
+    )
+    assert api.get(path).json()["configuration"] == twilio_provider["configuration"]
+
+
+def test_provider_scopes(api_as, twilio_provider):
+    path = f"/branding/phone/providers/{twilio_provider['id']}"
+    reader = api_as("read:phone_providers")
+    assert reader.get(path).status_code == 200
+    for response, scope in (
+        (reader.patch(path, {"disabled": True}), "update:phone_providers"),
+        (reader.delete(path), "delete:phone_providers"),
+        (api_as("create:phone_providers").get(path), "read:phone_providers"),
+    ):
+        assert_error(response, 403, message=f"Insufficient scope; expected any of: {scope}")

@@ -53,6 +53,20 @@ def custom_setup(api, gateway):
     return action.json(), provider.json()
 
 
+@pytest.fixture
+def not_in_web_process(monkeypatch):
+    """Handler code never runs in the web (test) process: if it did, this would raise there."""
+
+    def refuse(**kwargs):
+        raise AssertionError("handler code ran in the web process")
+
+    monkeypatch.setattr("phoneprovider.providers.custom.run", refuse)
+
+
+def _task_count(worker, name: str) -> int:
+    return worker.log().count(f"Task phoneprovider.{name}[")
+
+
 def _gateway_bodies(gateway) -> list[dict]:
     return [json.loads(request.data) for request, _ in gateway.log]
 
@@ -67,8 +81,11 @@ def _wait_for_gateway(gateway, worker) -> list[dict]:
         ) from None
 
 
-def test_provider_try_sends_through_the_worker(celery_worker, api: Api, gateway, custom_setup):
+def test_provider_try_sends_through_the_worker(
+    celery_worker, api: Api, gateway, custom_setup, not_in_web_process
+):
     _, provider = custom_setup
+    before = _task_count(celery_worker, "deliver_message")
     response = api.post(f"/branding/phone/providers/{provider['id']}/try", {"to": "+14155550199"})
     assert response.status_code == 202, response.content
 
@@ -81,10 +98,11 @@ def test_provider_try_sends_through_the_worker(celery_worker, api: Api, gateway,
     status = api.get(f"/phone/messages/{message.public_id}").json()
     assert status["status"] == "delivered"
     assert status["attempts"][0]["outcome"] == "sent"
+    assert _task_count(celery_worker, "deliver_message") > before
 
 
 def test_template_try_sends_the_template_through_the_worker(
-    celery_worker, api: Api, gateway, custom_setup
+    celery_worker, api: Api, gateway, custom_setup, not_in_web_process
 ):
     template = api.post(
         "/branding/phone/templates",
@@ -99,8 +117,11 @@ def test_template_try_sends_the_template_through_the_worker(
     assert bodies[0]["text"] == "Enroll with 123456"
 
 
-def test_action_test_runs_the_draft_in_the_worker(celery_worker, api: Api, gateway, custom_setup):
+def test_action_test_runs_the_draft_in_the_worker(
+    celery_worker, api: Api, gateway, custom_setup, not_in_web_process
+):
     action, _ = custom_setup
+    before = _task_count(celery_worker, "run_execution")
     event = {
         "notification": {
             "recipient": "+14155550123",
@@ -122,9 +143,56 @@ def test_action_test_runs_the_draft_in_the_worker(celery_worker, api: Api, gatew
     }
     execution = Execution.objects.get(kind="test")
     assert api.get(f"/actions/executions/{execution.public_id}").json()["status"] == "final"
+    assert _task_count(celery_worker, "run_execution") > before
 
 
-def test_action_test_reports_a_thrown_error(celery_worker, api: Api, custom_setup):
+def test_action_test_runs_the_draft_not_the_deployed_version(
+    celery_worker, api: Api, custom_setup, not_in_web_process
+):
+    action, _ = custom_setup
+    api.patch(
+        f"/actions/actions/{action['id']}",
+        {
+            "code": (
+                "exports.onExecuteCustomPhoneProvider = async (event, api) => {\n"
+                "  console.log('draft', event.notification.code);\n"
+                "  api.notification.drop('not today');\n};\n"
+            )
+        },
+    )
+    event = {"notification": {"code": "424242"}}
+    response = api.post(f"/actions/actions/{action['id']}/test", {"payload": {"event": event}})
+    assert response.status_code == 200, response.content
+    payload = response.json()["payload"]
+    assert payload["logs"] == "draft 424242"
+    assert payload["status"] == "drop" and payload["reason"] == "not today"
+
+
+def test_action_test_logs_never_show_a_secret_value(
+    celery_worker, api: Api, gateway, custom_setup, not_in_web_process
+):
+    action, _ = custom_setup
+    api.patch(
+        f"/actions/actions/{action['id']}",
+        {
+            "code": (
+                "exports.onExecuteCustomPhoneProvider = async (event, api) => {\n"
+                "  console.log('url is', event.secrets.GATEWAY_URL);\n"
+                "  throw new Error('failed calling ' + event.secrets.GATEWAY_URL);\n};\n"
+            )
+        },
+    )
+    response = api.post(f"/actions/actions/{action['id']}/test", {"payload": {"event": {}}})
+    assert response.status_code == 200, response.content
+    text = response.content.decode()
+    assert gateway.url_for("/sms") not in text
+    payload = response.json()["payload"]
+    assert "[redacted]" in payload["logs"] and "[redacted]" in payload["error"]["msg"]
+
+
+def test_action_test_reports_a_thrown_error(
+    celery_worker, api: Api, custom_setup, not_in_web_process
+):
     action, _ = custom_setup
     api.patch(
         f"/actions/actions/{action['id']}",
