@@ -236,7 +236,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--worker-concurrency", type=int, default=4)
-    parser.add_argument("--deadline", type=float, default=300, help="seconds for the burst")
+    parser.add_argument("--deadline", type=float, default=1200, help="seconds for the burst")
     args = parser.parse_args()
 
     env = bench_environment()
