@@ -79,6 +79,10 @@ def _region(recipient: str) -> str:
     return phonenumbers.region_code_for_number(phonenumbers.parse(recipient)) or ""
 
 
+def _messages(count: int) -> str:
+    return f"{count} message" if count == 1 else f"{count} messages"
+
+
 def limits_check(
     policy: DeliveryPolicy, *, recipient: str, delivery_method: str
 ) -> LimitHit | None:
@@ -100,7 +104,7 @@ def limits_check(
     ):
         return LimitHit(
             "recipient_per_hour",
-            f"This number already got {policy.recipient_per_hour} messages in the last hour.",
+            f"This number already got {_messages(policy.recipient_per_hour)} in the last hour.",
         )
     minute_ago = now - timedelta(minutes=1)
     prefix = recipient[: policy.prefix_digits]
@@ -110,14 +114,14 @@ def limits_check(
     ):
         return LimitHit(
             "prefix_per_minute",
-            f"Numbers starting {prefix} already got {policy.prefix_per_minute} messages in the "
-            "last minute.",
+            f"Numbers starting {prefix} already got {_messages(policy.prefix_per_minute)} in "
+            "the last minute.",
         )
     if policy.global_per_minute and (
         recent.filter(created_at__gte=minute_ago).count() >= policy.global_per_minute
     ):
         return LimitHit(
             "global_per_minute",
-            f"{policy.global_per_minute} messages were already sent in the last minute.",
+            f"{_messages(policy.global_per_minute)} already went out in the last minute.",
         )
     return None

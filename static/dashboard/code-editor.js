@@ -1,9 +1,11 @@
-/* The handler code editor shared by the provider page and the expanded editor.
+/* The handler code editor shared by the provider page, the expanded editor and the version pages.
  *
  * Loads Monaco once (AMD loader), teaches it our runtime (handler-types.js: `event`, `api`,
  * `fetch`, the built-in modules), and upgrades a real <textarea> that stays the form field:
  * every edit is copied back, so a form posts exactly what the editor shows, and the page still
- * works as a plain form when the editor cannot load.
+ * works as a plain form when the editor cannot load. `attach()` is the one entry point of the
+ * pages that edit code: editor, Ctrl/Cmd+S, the server's "line L, column C" error marked on its
+ * line, the fallback to the plain textarea, and the page API the browser tests drive.
  *
  * Diagnostics: Monaco's own syntax check gives errors as you type. On top of it, a "lint" asks
  * the TypeScript worker for semantic diagnostics (never shown as such: plain JavaScript would
@@ -50,8 +52,12 @@
       const vs = new URL(base, window.location.href).href.replace(/\/$/, "");
       window.require.config({ paths: { vs: vs } });
       window.require(["vs/editor/editor.main"], function () {
-        configure(window.monaco);
-        resolve(window.monaco);
+        const monaco = window.monaco;
+        configure(monaco);
+        // Wait for the JavaScript grammar (loaded on demand) so that every editor, the diff
+        // editor's two sides included, is coloured from its first paint.
+        const ready = function () { resolve(monaco); };
+        monaco.editor.colorize("", "javascript", {}).then(ready, ready);
       }, reject);
     });
     return loading;
@@ -99,6 +105,22 @@
     monaco.editor.setModelMarkers(model, LINT_OWNER, markers);
   }
 
+  /** Options of every editor, editable or read-only (the version pages use them as they are). */
+  const BASE_OPTIONS = {
+    automaticLayout: true,
+    minimap: { enabled: false },
+    scrollBeyondLastLine: false,
+    fontSize: 13,
+    lineHeight: 20,
+    tabSize: 2,
+    lineNumbersMinChars: 3,
+    overviewRulerBorder: false,
+    hideCursorInOverviewRuler: true,
+    scrollbar: { verticalScrollbarSize: 10, horizontalScrollbarSize: 10 },
+    fixedOverflowWidgets: true,
+    padding: { top: 12, bottom: 12 },
+  };
+
   /**
    * Upgrade ``textarea`` to a Monaco editor inside ``host``. ``options.onChange`` is called after
    * every edit (the textarea already updated); other options go to ``monaco.editor.create``.
@@ -108,24 +130,12 @@
     const onChange = options.onChange;
     delete options.onChange;
     host.hidden = false;
-    const editor = monaco.editor.create(host, Object.assign({
+    const editor = monaco.editor.create(host, Object.assign({}, BASE_OPTIONS, {
       value: textarea.value,
       language: "javascript",
-      automaticLayout: true,
-      minimap: { enabled: false },
-      scrollBeyondLastLine: false,
-      fontSize: 13,
-      lineHeight: 20,
-      tabSize: 2,
       glyphMargin: true,
-      lineNumbersMinChars: 3,
-      overviewRulerBorder: false,
-      hideCursorInOverviewRuler: true,
       lineDecorationsWidth: 6,
-      scrollbar: { verticalScrollbarSize: 10, horizontalScrollbarSize: 10 },
       renderLineHighlight: "line",
-      fixedOverflowWidgets: true,
-      padding: { top: 12, bottom: 12 },
     }, options));
     textarea.hidden = true;
     const model = editor.getModel();
@@ -187,5 +197,87 @@
     });
   }
 
-  window.PhoneProviderCode = { load: load, create: create, markError: markError, problems: problems };
+  /** Ctrl/Cmd+S in any field of ``form`` (the plain textarea included) presses ``button``. */
+  function wireSaveKey(form, button) {
+    form.addEventListener("keydown", function (event) {
+      // Monaco's own Ctrl+S command has already handled (and prevented) a key in the editor.
+      if (event.defaultPrevented) return;
+      if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "s") {
+        event.preventDefault();
+        form.requestSubmit(button);
+      }
+    });
+  }
+
+  /**
+   * Everything a page that edits handler code needs, in one call:
+   *
+   *   attach({form, textarea, host, saveButton, ariaLabel, onChange, errorSlot})
+   *
+   * upgrades ``textarea`` inside ``host``; Ctrl/Cmd+S presses ``saveButton`` (also without the
+   * editor); the server's error in ``errorSlot`` (an element with data-line / data-column, by
+   * default #error-code) is marked on its line now and whenever ``markSlot()`` is called; and
+   * ``window.phoneProviderEditor`` is set for the browser tests, announced by the
+   * "provider:editor-ready" event. Resolves with a handle ({monaco, editor, markError, markSlot,
+   * problems}), or with null when the editor cannot load — the plain textarea then stays.
+   */
+  function attach(options) {
+    const form = options.form;
+    const textarea = options.textarea;
+    const host = options.host;
+    const slotId = options.errorSlot || "error-code";
+    if (options.saveButton) wireSaveKey(form, options.saveButton);
+    if (!host) return Promise.resolve(null);
+    return load(host.dataset.monacoBase).then(function (monaco) {
+      const editor = create(monaco, host, textarea, {
+        ariaLabel: options.ariaLabel,
+        onChange: options.onChange,
+      });
+      const decorations = editor.createDecorationsCollection([]);
+      if (options.saveButton) {
+        editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, function () {
+          form.requestSubmit(options.saveButton);
+        });
+      }
+      const handle = {
+        monaco: monaco,
+        editor: editor,
+        markError: function (line, column, message) {
+          markError(monaco, editor, decorations, line, column, message);
+        },
+        /** Mark (or clear) the error the server put in the error slot. */
+        markSlot: function () {
+          const slot = document.getElementById(slotId);
+          const line = slot ? parseInt(slot.dataset.line || "0", 10) : 0;
+          const column = slot ? parseInt(slot.dataset.column || "1", 10) : 1;
+          const message = slot ? (slot.querySelector(".error-message") || slot).textContent.trim() : "";
+          handle.markError(line, column, message);
+        },
+        problems: function () { return problems(monaco, editor); },
+      };
+      handle.markSlot();
+      window.phoneProviderEditor = {
+        get: function () { return editor.getValue(); },
+        set: function (code) { editor.setValue(code); },
+        problems: handle.problems,
+        editor: editor,
+      };
+      document.dispatchEvent(new CustomEvent("provider:editor-ready"));
+      return handle;
+    }, function (err) {
+      host.hidden = true;
+      textarea.hidden = false;
+      console.warn("Code editor unavailable, using the plain text area.", err);
+      return null;
+    });
+  }
+
+  window.PhoneProviderCode = {
+    load: load,
+    create: create,
+    attach: attach,
+    markError: markError,
+    problems: problems,
+    BASE_OPTIONS: BASE_OPTIONS,
+  };
 })();

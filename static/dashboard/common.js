@@ -100,8 +100,29 @@
     };
   });
 
-  document.addEventListener("DOMContentLoaded", function () { renderTimes(document); });
-  document.addEventListener("htmx:load", function (event) { renderTimes(event.target); });
+  /** The Local time / UTC switch (hidden without JavaScript, where times stay in UTC). Wired
+   * again when htmx swaps a block that holds it (the message page refreshes itself). */
+  function wireTimeToggles(root) {
+    const boxes = Array.prototype.slice.call((root || document).querySelectorAll(".time-toggle"));
+    if (root && root.matches && root.matches(".time-toggle")) boxes.push(root);
+    boxes.forEach(function (box) {
+      if (box.dataset.wired) return;
+      box.dataset.wired = "1";
+      box.hidden = false;
+      const current = box.querySelector('input[value="' + timeMode() + '"]');
+      if (current) current.checked = true;
+      box.addEventListener("change", function (event) { setTimeMode(event.target.value); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    wireTimeToggles(document);
+    renderTimes(document);
+  });
+  document.addEventListener("htmx:load", function (event) {
+    wireTimeToggles(event.target);
+    renderTimes(event.target);
+  });
 
   window.Dashboard = {
     wireSecrets: wireSecrets,

@@ -13,7 +13,7 @@
   let savedCode = JSON.parse(document.getElementById("saved-code").textContent);
   let editor = null;
   let monaco = null;
-  let decorations = null;
+  let code = null;
   let pendingCode = null;
   let leaving = false;
 
@@ -103,15 +103,11 @@
   /* ---- Monaco ------------------------------------------------------------------------------ */
 
   function markAt(line, column, message) {
-    if (!editor) return;
-    window.PhoneProviderCode.markError(monaco, editor, decorations, line, column, message);
+    if (code) code.markError(line, column, message);
   }
 
   function markServerError() {
-    const slot = document.getElementById("error-code");
-    const line = slot ? parseInt(slot.dataset.line || "0", 10) : 0;
-    const message = slot ? (slot.querySelector(".error-message") || slot).textContent.trim() : "";
-    markAt(line, slot ? parseInt(slot.dataset.column || "1", 10) : 1, message);
+    if (code) code.markSlot();
   }
 
   function renderProblems() {
@@ -138,42 +134,26 @@
     box.hidden = problems.length === 0;
   }
 
-  if (host && window.PhoneProviderCode) {
-    window.PhoneProviderCode.load(host.dataset.monacoBase).then(function (loaded) {
-      monaco = loaded;
-      editor = window.PhoneProviderCode.create(monaco, host, textarea, {
-        ariaLabel: "Handler code: JavaScript editor",
-        onChange: updateStatus,
-      });
-      decorations = editor.createDecorationsCollection([]);
-      editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, function () {
-        form.requestSubmit(document.getElementById("save-draft"));
-      });
+  if (window.PhoneProviderCode) {
+    window.PhoneProviderCode.attach({
+      form: form,
+      textarea: textarea,
+      host: host,
+      saveButton: document.getElementById("save-draft"),
+      ariaLabel: "Handler code: JavaScript editor",
+      onChange: updateStatus,
+    }).then(function (handle) {
+      if (!handle) return;
+      code = handle;
+      editor = handle.editor;
+      monaco = handle.monaco;
       monaco.editor.onDidChangeMarkers(function (uris) {
         const uri = editor.getModel().uri.toString();
         if (uris.some(function (u) { return u.toString() === uri; })) renderProblems();
       });
-      markServerError();
-      window.phoneProviderEditor = {
-        get: function () { return editor.getValue(); },
-        set: function (code) { editor.setValue(code); },
-        problems: function () { return window.PhoneProviderCode.problems(monaco, editor); },
-        editor: editor,
-      };
-      document.dispatchEvent(new CustomEvent("provider:editor-ready"));
-    }, function (err) {
-      host.hidden = true;
-      textarea.hidden = false;
-      console.warn("Code editor unavailable, using the plain text area.", err);
+      renderProblems();
     });
   }
-  // Ctrl+S also saves from the plain textarea and the other fields.
-  form.addEventListener("keydown", function (event) {
-    if ((event.ctrlKey || event.metaKey) && event.key === "s") {
-      event.preventDefault();
-      form.requestSubmit(document.getElementById("save-draft"));
-    }
-  });
 
   /* ---- Side panel tabs (without JavaScript every panel shows, one under the other) --------- */
 

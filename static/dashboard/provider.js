@@ -14,49 +14,30 @@
   const host = document.getElementById("code-editor");
   const starter = JSON.parse(document.getElementById("starter-code").textContent);
   let editor = null;
-  let serverDecorations = null;
+  let code = null;
 
-  /* ---- Monaco ------------------------------------------------------------------------------ */
+  /* ---- Monaco (static/dashboard/code-editor.js) ------------------------------------------- */
 
   function loadEditor() {
-    if (!host || !window.PhoneProviderCode) return;
-    window.PhoneProviderCode.load(host.dataset.monacoBase).then(function (monaco) {
-      editor = window.PhoneProviderCode.create(monaco, host, textarea, {
-        ariaLabel: "Provider configuration: JavaScript code editor",
-        onChange: markDirty,
-      });
+    if (!window.PhoneProviderCode) return;
+    window.PhoneProviderCode.attach({
+      form: form,
+      textarea: textarea,
+      host: host,
+      saveButton: document.getElementById("save-button"),
+      ariaLabel: "Provider configuration: JavaScript code editor",
+      onChange: markDirty,
+    }).then(function (handle) {
+      if (!handle) return;
+      code = handle;
+      editor = handle.editor;
       document.getElementById("editor-keys").hidden = false;
-      serverDecorations = editor.createDecorationsCollection([]);
-      // Ctrl/Cmd+S saves the form, as in any editor.
-      editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, function () {
-        form.requestSubmit(document.getElementById("save-button"));
-      });
-      markCodeError();
-      // A page API for tests and later pages (the expanded editor).
-      window.phoneProviderEditor = {
-        get: function () { return editor.getValue(); },
-        set: function (code) { editor.setValue(code); },
-        problems: function () { return window.PhoneProviderCode.problems(monaco, editor); },
-        editor: editor,
-      };
-      document.dispatchEvent(new CustomEvent("provider:editor-ready"));
-    }, function (err) {
-      // The editor could not load: the plain textarea keeps working.
-      host.hidden = true;
-      textarea.hidden = false;
-      console.warn("Code editor unavailable, using the plain text area.", err);
     });
   }
 
   /* Show the server's "line L, column C" error in the editor: marker, glyph and whole line. */
   function markCodeError() {
-    if (!editor) return;
-    const slot = document.getElementById("error-code");
-    const line = slot ? parseInt(slot.dataset.line || "0", 10) : 0;
-    const column = slot ? parseInt(slot.dataset.column || "1", 10) : 1;
-    const message = slot ? (slot.querySelector(".error-message") || slot).textContent.trim() : "";
-    window.PhoneProviderCode.markError(window.monaco, editor, serverDecorations, line, column,
-      message);
+    if (code) code.markSlot();
   }
 
   /* ---- Errors after an htmx Save ----------------------------------------------------------- */
@@ -134,15 +115,7 @@
 
   /* ---- Dialogs ------------------------------------------------------------------------------ */
 
-  document.addEventListener("click", function (event) {
-    const closer = event.target.closest("[data-close-dialog]");
-    if (!closer) return;
-    const dialog = closer.closest("dialog");
-    if (!dialog) return;
-    event.preventDefault();
-    dialog.close();
-  });
-
+  // Close buttons ([data-close-dialog]) are wired once for every page in common.js.
   const testDialog = document.getElementById("send-test-dialog");
   const testBody = document.getElementById("send-test-body");
   document.addEventListener("htmx:afterSwap", function (event) {

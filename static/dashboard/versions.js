@@ -8,15 +8,7 @@
   const host = diffHost || viewHost;
   if (!host || !window.PhoneProviderCode) return;
   const data = function (id) { return JSON.parse(document.getElementById(id).textContent); };
-  const common = {
-    readOnly: true,
-    automaticLayout: true,
-    minimap: { enabled: false },
-    scrollBeyondLastLine: false,
-    fontSize: 13,
-    lineHeight: 20,
-    padding: { top: 12, bottom: 12 },
-  };
+  const common = Object.assign({}, window.PhoneProviderCode.BASE_OPTIONS, { readOnly: true });
 
   window.PhoneProviderCode.load(host.dataset.monacoBase).then(function (monaco) {
     host.hidden = false;

@@ -38,6 +38,12 @@ def test_all_scopes_and_expiry():
     assert stored.expires_at is not None
 
 
+def test_without_scopes_the_token_gets_every_scope():
+    token = run().strip().splitlines()[-1]
+    assert ApiToken.objects.get().scopes == list(SCOPES)
+    assert Api(token).get("/branding/phone/providers").status_code == 200
+
+
 def test_unknown_scope_fails():
     with pytest.raises(CommandError, match="Unknown scope"):
         run("--scopes", "read:users")

@@ -61,7 +61,7 @@ def open_editor(page):
 
 
 def test_write_flag_fix_dry_run_deploy_diff_and_revert(
-    logged_in, live_server, celery_worker, gateway, screenshot
+    logged_in, live_server, worker_tasks, gateway, screenshot
 ):
     page = logged_in
     page.locator("label.provider-card", has_text="Custom").click()
@@ -118,6 +118,7 @@ def test_write_flag_fix_dry_run_deploy_diff_and_revert(
     expect(page.get_by_label("Console output")).to_contain_text("dry answer 200")
     assert TOKEN not in page.content()
     assert gateway.log == []  # a dry run sends nothing
+    assert worker_tasks.ran("phoneprovider.run_execution") == 1  # run by the worker process
     screenshot("12-editor-dry-run", full_page=True)
 
     # Deploy what the editor shows: version 1, up to date.
@@ -199,3 +200,34 @@ def test_autocomplete_offers_event_and_api_properties(logged_in, live_server):
         page.keyboard.press("Control+Space")
         expect(suggestions.filter(has_text=expected)).to_have_count(1, timeout=15_000)
         page.keyboard.press("Escape")
+
+
+def test_hover_shows_the_docs_of_event_and_api(logged_in, live_server, screenshot):
+    page = logged_in
+    page.goto(f"{live_server.url}/editor/")
+    expect(page.locator("#code-editor .monaco-editor")).to_be_visible()
+    paste_code(
+        page,
+        "exports.onExecuteCustomPhoneProvider = async (event, api) => {\n"
+        "  const n = event.notification;\n"
+        "  api.notification.drop();\n"
+        "};\n",
+    )
+    hover = page.locator(".monaco-hover:not(.hidden)")
+    # Ctrl+K Ctrl+I: the keyboard way to show the hover at the cursor.
+    for line, column, doc in (
+        (2, 20, "The message to deliver"),
+        (3, 22, "Give up on this message"),
+    ):
+        page.evaluate(
+            "([line, column]) => { const e = window.phoneProviderEditor.editor;"
+            " e.setPosition({lineNumber: line, column: column}); e.focus(); }",
+            [line, column],
+        )
+        page.keyboard.press("Control+K")
+        page.keyboard.press("Control+I")
+        expect(hover).to_contain_text(doc, timeout=15_000)
+        if line == 2:
+            screenshot("16-editor-hover-docs")
+        page.keyboard.press("Escape")
+        expect(hover).to_have_count(0)

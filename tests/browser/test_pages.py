@@ -2,45 +2,21 @@
 a live preview, a test sent through the custom handler in a real worker, seen in Messages and in
 the live log, then a number blocked by a limit and the reason shown."""
 
+import json
 import re
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from dashboard.starter import STARTER_HANDLER
-from phoneprovider.models import PhoneMessage
+from phoneprovider.models import Execution, PhoneMessage
 from phoneprovider.services.messages import message_queue
-from phoneprovider.services.providers import custom_provider_configure
+from tests.factories import MessageFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = "+14155550100"
-
-
-@pytest.fixture
-def custom_provider(gateway, transactional_db):
-    gateway.expect_request("/sms", method="POST").respond_with_json({"queued": True})
-
-    def configure():
-        try:
-            custom_provider_configure(
-                actor="setup",
-                code=STARTER_HANDLER,
-                delivery_methods=["text", "voice"],
-                secret_upserts={
-                    "GATEWAY_URL": gateway.url_for("/sms"),
-                    "GATEWAY_TOKEN": "gw-pages-1",
-                },
-            )
-        finally:
-            connection.close()
-
-    # Saving validates the code with mini-racer, which refuses to run inside the event loop that
-    # Playwright's sync API keeps in this thread; another thread has none.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(configure).result()
 
 
 def try_template(page):
@@ -53,7 +29,7 @@ def try_template(page):
 
 
 def test_template_preview_send_messages_logs_and_limits(
-    logged_in, live_server, celery_worker, gateway, custom_provider, screenshot
+    logged_in, live_server, worker_tasks, gateway, custom_provider, screenshot
 ):
     page = logged_in
 
@@ -79,6 +55,7 @@ def test_template_preview_send_messages_logs_and_limits(
     # --- Try: the saved template goes through the worker and the handler to the gateway -------
     dialog = try_template(page)
     expect(dialog.locator("#test-outcome")).to_contain_text("Delivered", timeout=45_000)
+    assert worker_tasks.ran("phoneprovider.deliver_message") == 1  # the worker process sent it
     message = PhoneMessage.objects.get()
     assert message.as_text.startswith("Hi , your My Company code is ")  # no user on a test send
     assert gateway.log and gateway.log[-1][0].get_json()["text"] == message.as_text
@@ -128,7 +105,7 @@ def test_template_preview_send_messages_logs_and_limits(
     dialog = try_template(page)
     outcome = dialog.locator("#test-outcome")
     expect(outcome).to_contain_text("Blocked")
-    expect(outcome).to_contain_text("already got 1 messages in the last hour")
+    expect(outcome).to_contain_text("already got 1 message in the last hour")
     dialog.get_by_role("link", name="Done").click()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Messages").click()
@@ -136,7 +113,7 @@ def test_template_preview_send_messages_logs_and_limits(
     page.get_by_role("button", name="Filter").click()
     blocked = page.locator("tr.message-row")
     expect(blocked).to_have_count(1)
-    expect(blocked.first).to_contain_text("already got 1 messages in the last hour")
+    expect(blocked.first).to_contain_text("already got 1 message in the last hour")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Limits").click()
     expect(page.locator("#count-blocked")).to_have_text("1")
@@ -145,4 +122,146 @@ def test_template_preview_send_messages_logs_and_limits(
         "already got 1 messages"
     )
     screenshot("25-limits", full_page=True)
+    assert not [m for m in page.console_messages if m.startswith("pageerror")]
+
+
+# (path, the navigation link marked current, the page's heading, its screenshot's name)
+PAGES = (
+    ("/", "Phone Provider", "Phone Message Provider", "provider"),
+    ("/editor/", "Phone Provider", "Custom Phone Provider", "editor"),
+    ("/templates/otp_verify/", "Templates", "Phone Templates", "templates"),
+    ("/messages/", "Messages", "Messages", "messages"),
+    ("/logs/", "Logs", "Live logs", "logs"),
+    ("/limits/", "Limits", "Limits", "limits"),
+)
+NAV = ["Phone Provider", "Templates", "Messages", "Logs", "Limits", "Admin"]
+# Every visible form control without an accessible name: no <label>, aria-label(ledby) or title
+# (and, for a button, no text). Monaco's own widgets are its business.
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll("input, select, textarea, button")]
+  .filter(el => el.type !== "hidden" && !el.closest(".monaco-editor, template, dialog:not([open])")
+    && el.getClientRects().length)
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+    && !el.getAttribute("aria-labelledby") && !el.title
+    && !(el.tagName === "BUTTON" && el.textContent.trim()))
+  .map(el => el.outerHTML.slice(0, 160))"""
+
+
+def test_every_page_has_the_navigation_labelled_controls_and_a_clear_empty_state(
+    logged_in, live_server, screenshot
+):
+    page = logged_in
+    for path, current, heading, name in PAGES:
+        page.goto(f"{live_server.url}{path}")
+        expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        nav = page.get_by_role("navigation", name="Main")
+        expect(nav.get_by_role("link")).to_have_text(NAV)
+        expect(nav.locator('[aria-current="page"]')).to_have_text(current)
+        assert page.evaluate(UNLABELLED_CONTROLS) == [], path
+        # The provider page's footer is sticky: a full-page shot would show it mid-page.
+        screenshot(f"30-empty-{name}", full_page=name != "provider")
+        if path == "/messages/":
+            expect(page.locator(".empty-state")).to_contain_text("No messages yet")
+        if path == "/logs/":
+            expect(page.locator("#logs-empty")).to_contain_text("No executions yet")
+    assert not [m for m in page.console_messages if m.startswith("pageerror")]
+
+
+def test_messages_can_be_searched_by_keyboard(logged_in, live_server):
+    page = logged_in
+    wanted = MessageFactory(recipient="+14155550177", status="failed", reason="gateway 503")
+    MessageFactory(recipient="+14155550188", status="delivered")
+    page.goto(f"{live_server.url}/messages/")
+    expect(page.locator("tr.message-row")).to_have_count(2)
+
+    # The first Tab reaches the skip link, which jumps over the navigation.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    search = page.get_by_role("searchbox", name="Search")
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "id_q":
+            break
+    expect(search).to_be_focused()
+    page.keyboard.type(wanted.public_id)
+    page.keyboard.press("Enter")
+    rows = page.locator("tr.message-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("+1415•••0177")
+    expect(rows.first).to_contain_text("gateway 503")
+
+
+def _execution(message: str, **fields) -> Execution:
+    return Execution.objects.create(
+        kind=Execution.Kind.TEST,
+        status=Execution.Status.DELIVERED,
+        logs=[{"t_ms": 3, "level": "log", "message": message}],
+        stats={"total_ms": 12.5},
+        finished_at=timezone.now(),
+        **fields,
+    )
+
+
+def test_live_logs_download_clear_and_show_all(logged_in, live_server, screenshot):
+    page = logged_in
+    first = _execution("first run")
+    second = _execution("second run", dry_run=True)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Logs").click()
+    rows = page.locator("tr.log-row")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("second run")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download JSON").click()
+    data = json.loads(Path(download.value.path()).read_text())
+    assert [e["id"] for e in data["executions"]] == [second.public_id, first.public_id]
+    assert data["executions"][0]["logs"][0]["message"] == "second run"
+    assert data["executions"][0]["dry_run"] is True
+
+    # Clear empties the view (nothing is deleted); a new run still streams in.
+    page.get_by_role("button", name="Clear", exact=True).click()
+    expect(rows).to_have_count(0)
+    expect(page.locator("#logs-empty")).to_contain_text("Cleared")
+    third = _execution("third run")
+    expect(page.locator(f"#exec-{third.public_id}")).to_be_visible()
+    expect(page.locator("#logs-empty")).to_be_hidden()
+    expect(rows).to_have_count(1)
+    screenshot("26-live-logs-after-clear")
+
+    page.get_by_role("button", name="Show all").click()
+    expect(rows).to_have_count(3)
+    assert Execution.objects.count() == 3
+
+
+def test_failed_message_resent_from_its_page_is_delivered_by_the_worker(
+    logged_in, live_server, worker_tasks, gateway, custom_provider, screenshot
+):
+    page = logged_in
+    failed = MessageFactory(
+        status="failed",
+        reason="gateway 503 after 6 attempts",
+        provider_name="custom",
+        attempt_count=6,
+        is_test=True,
+    )
+    page.goto(f"{live_server.url}/messages/?status=failed")
+    page.get_by_role("link", name=failed.public_id).click()
+    expect(page.locator("#message-status")).to_have_text("Failed")
+    expect(page.locator("#message-reason")).to_have_text("gateway 503 after 6 attempts")
+
+    page.get_by_role("button", name="Resend").click()
+    expect(
+        page.get_by_role("status").filter(has_text=f"a resend of {failed.public_id}")
+    ).to_be_visible()
+    resent = PhoneMessage.objects.exclude(pk=failed.pk).get()
+    expect(page.get_by_role("heading", name=resent.public_id)).to_be_visible()
+    # The page follows the message by itself until it is final.
+    expect(page.locator("#message-status")).to_have_text("Delivered", timeout=45_000)
+    expect(page.get_by_label("Handler logs of attempt 1")).to_contain_text(
+        "Gateway accepted the message"
+    )
+    expect(page.get_by_role("button", name="Resend")).to_have_count(0)
+    assert worker_tasks.ran("phoneprovider.deliver_message") == 1
+    assert gateway.log[-1][0].get_json()["to"] == failed.recipient
+    screenshot("27-message-resent", full_page=True)
     assert not [m for m in page.console_messages if m.startswith("pageerror")]

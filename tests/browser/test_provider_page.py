@@ -99,7 +99,7 @@ def send_test(page, method: str = "Text"):
 
 
 def test_custom_handler_written_in_the_editor_delivers_a_test_message(
-    logged_in, live_server, celery_worker, gateway, screenshot
+    logged_in, live_server, worker_tasks, gateway, screenshot
 ):
     page = logged_in
     gateway.expect_request("/sms", method="POST").respond_with_json({"queued": True})
@@ -132,6 +132,8 @@ def test_custom_handler_written_in_the_editor_delivers_a_test_message(
     expect(outcome).to_contain_text("Delivered", timeout=45_000)
     expect(dialog.get_by_label("Handler console output")).to_contain_text("gateway answered 200")
     screenshot("04-test-delivered")
+    # Delivered by the real worker process off the broker, not in the web process.
+    assert worker_tasks.ran("phoneprovider.deliver_message") == 1
 
     # The loopback gateway got the handler's request, with the secrets filled in.
     assert len(gateway.log) == 1, gateway.log

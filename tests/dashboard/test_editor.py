@@ -1,13 +1,16 @@
 """The expanded Actions editor through the test client: drafts, deploys, test runs, versions."""
 
 import json
+import re
 from html import unescape
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
+from dashboard.editor_views import BUILTIN_MODULES
 from dashboard.starter import STARTER_HANDLER
-from phoneprovider import selectors
+from phoneprovider import runtime, selectors
 from phoneprovider.models import Action, ActionVersion, AuditEntry, Execution
 from phoneprovider.services.executions import execution_run
 
@@ -300,3 +303,15 @@ def test_versions_without_an_action_are_404(staff):
 @pytest.mark.django_db
 def test_starter_handler_is_the_default_code(staff):
     assert STARTER_HANDLER.splitlines()[0] in staff.get(EDITOR).content.decode()
+
+
+@pytest.mark.django_db
+def test_dependencies_panel_lists_the_modules_the_runtime_offers(staff):
+    """The panel's list is kept by hand; it must name exactly what `require()` gives handlers."""
+    prelude = (Path(runtime.__file__).parent / "js" / "prelude.js").read_text()
+    block = re.search(r"const MODULES = \{(.*?)\n  \};", prelude, re.S).group(1)
+    offered = set(re.findall(r"^\s{4}(\w+):", block, re.M))
+    assert {name for name, _ in BUILTIN_MODULES} == offered
+    html = staff.get(EDITOR).content.decode()
+    for name in offered:
+        assert f'require("{name}")' in unescape(html)

@@ -101,9 +101,11 @@ def test_clear_hides_but_deletes_nothing_and_show_all_brings_back(staff):
     assert old.public_id not in html and "Cleared" in html
     assert Execution.objects.filter(pk=old.pk).exists()
     new = delivery(text="after clear")
-    assert new.public_id in staff.get(LOGS).content.decode()
+    html = staff.get(LOGS).content.decode()
+    assert new.public_id in html and "cleared: only runs since then are shown" in html
     assert old.public_id not in staff.get(ROWS, {"after": 0}, **HTMX).content.decode()
     download = json.loads(staff.get(reverse("dashboard:logs_download")).content)
     assert [e["id"] for e in download["executions"]] == [new.public_id]
     staff.post(reverse("dashboard:logs_clear"), {"show_all": "1"})
-    assert old.public_id in staff.get(LOGS).content.decode()
+    html = staff.get(LOGS).content.decode()
+    assert old.public_id in html and "cleared: only runs" not in html

@@ -214,3 +214,30 @@ def test_list_stays_bounded_with_100k_messages(staff):
             assert "TEMP B-TREE" not in upper, text  # no sort of the matching rows
         else:
             assert "SORT" not in upper or "INDEX" in upper, text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("status", "attempts", "note"),
+    [
+        ("queued", 0, "Waiting for a worker"),
+        ("queued", 2, "Waiting to retry"),
+        ("sending", 1, "Sending"),
+    ],
+)
+def test_detail_of_an_unfinished_message_refreshes_itself(staff, status, attempts, note):
+    message = MessageFactory(status=status, attempt_count=attempts)
+    path = reverse("dashboard:message", args=[message.public_id])
+    html = staff.get(path).content.decode()
+    assert f'hx-get="{path}" hx-trigger="every 2s" hx-select="#message-live"' in html
+    assert f"{note} · this page updates by itself" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", PhoneMessage.FINAL_STATUSES)
+def test_detail_of_a_final_message_does_not_poll(staff, status):
+    message = MessageFactory(status=status)
+    html = staff.get(reverse("dashboard:message", args=[message.public_id])).content.decode()
+    assert 'id="message-live"' in html
+    assert "hx-trigger" not in html
+    assert "this page updates by itself" not in html

@@ -15,8 +15,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--scopes",
-            required=True,
-            help='Space-separated scopes, e.g. "read:actions create:actions", or "all".',
+            default="all",
+            help='Space-separated scopes, e.g. "read:actions create:actions"; default "all".',
         )
         parser.add_argument(
             "--name", default="API token", help="Recorded as the actor in the audit log."
