@@ -119,7 +119,7 @@ def test_template_preview_send_messages_logs_and_limits(
     expect(page.locator("#count-blocked")).to_have_text("1")
     expect(page.get_by_role("table", name="Blocked by rule")).to_contain_text("Per number per hour")
     expect(page.get_by_role("table", name="Recently blocked messages")).to_contain_text(
-        "already got 1 messages"
+        "already got 1 message in the last hour"
     )
     screenshot("25-limits", full_page=True)
     assert not [m for m in page.console_messages if m.startswith("pageerror")]
