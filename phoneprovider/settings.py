@@ -148,7 +148,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 BROKER_DIR = Path(env.str("BROKER_DIR", default=str(VAR_DIR / "broker")))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 3}
 else:
     # kombu's filesystem transport carries tasks between processes with no server.
     for folder in ("queue", "processed", "control"):
@@ -162,6 +162,14 @@ else:
         "store_processed": False,
         "polling_interval": 0.1,
     }
+# A web request does not wait long for a broker that is down: the message is already a committed
+# outbox row, and the sweeper enqueues it once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TASK_IGNORE_RESULT = True  # outcomes live in the database, not in a result backend
 CELERY_TASK_ACKS_LATE = True
 # A task whose worker child died goes back on the queue. The filesystem transport cannot requeue
@@ -181,7 +189,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Caches (api.cache of handlers, rate-limit counters) ----------------------------------------
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        }
     }
 else:
     CACHES = {

@@ -1,5 +1,6 @@
 """Bearer tokens, scopes and the per-token rate limit of the Management API."""
 
+import logging
 import time
 
 from django.conf import settings
@@ -9,6 +10,8 @@ from django.http import HttpRequest
 from phoneprovider.errors import Forbidden, TooManyRequests, Unauthorized
 from phoneprovider.models import ApiToken
 from phoneprovider.services.tokens import token_authenticate
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_RATE_LIMIT_PER_MINUTE = 600
 WINDOW_SECONDS = 60
@@ -43,12 +46,13 @@ def rate_limit(token: ApiToken) -> dict[str, str]:
     reset = (window + 1) * WINDOW_SECONDS
     # The hash, not the row id: ids restart with a new database, hashes never repeat.
     key = f"api-rate:{token.token_hash[:32]}:{window}"
-    cache.add(key, 0, timeout=WINDOW_SECONDS + 30)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=WINDOW_SECONDS + 30)
-        count = 1
+        count = _count_request(key)
+    except Exception:  # any cache failure: Redis down, a broken file cache…
+        # Fail open: accepting a one-time code matters more than counting it, and the outbox
+        # must take sends while Redis (broker and cache) is down.
+        logger.warning("Rate limit not applied: the cache is unreachable.", exc_info=True)
+        return {"X-RateLimit-Limit": str(limit)}
     headers = {
         "X-RateLimit-Limit": str(limit),
         "X-RateLimit-Remaining": str(max(0, limit - count)),
@@ -61,3 +65,12 @@ def rate_limit(token: ApiToken) -> dict[str, str]:
             headers={**headers, "Retry-After": str(max(1, int(reset - now)))},
         )
     return headers
+
+
+def _count_request(key: str) -> int:
+    cache.add(key, 0, timeout=WINDOW_SECONDS + 30)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=WINDOW_SECONDS + 30)
+        return 1

@@ -11,8 +11,6 @@ the hardest case — only the sweeper can find it.
 import json
 import os
 import signal
-import socket
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -22,38 +20,15 @@ from werkzeug import Response
 
 from phoneprovider.models import PhoneMessage
 from phoneprovider.services import messages
-from tests.conftest import WorkerProcess, wait_for, worker_environment
+from tests.conftest import wait_for
 from tests.integration.test_delivery_worker import deploy_custom
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-FAST_SWEEP = {"MESSAGE_SWEEP_INTERVAL": "0.5", "MESSAGE_SWEEP_GRACE_SECONDS": "0"}
 
 
 @pytest.fixture(autouse=True)
 def lost_enqueues(monkeypatch):
     monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: None)
-
-
-@pytest.fixture
-def worker_factory(tmp_path, django_db_blocker, private_redis):
-    """Start a worker and its beat on this test's own Redis broker."""
-    started = []
-
-    def start(**env):
-        env = {"REDIS_URL": private_redis["url"], **FAST_SWEEP, **env}
-        with django_db_blocker.unblock():
-            environment = worker_environment(ACTIONS_EXECUTION_TIMEOUT=5, **env)
-        worker = WorkerProcess(environment, tmp_path / f"worker{len(started)}.log", beat=True)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
-        # Shown by pytest only when the test failed.
-        lines = [line for line in worker.log().splitlines() if "sweep" not in line]
-        print(f"--- {worker.log_path.name} ---", *lines[-80:], sep="\n")
 
 
 def _statuses(ids):
@@ -149,54 +124,6 @@ def test_hanging_gateway_ends_in_a_clear_failure(worker_factory, gateway):
     assert "did not finish within 5 s" in message.reason, message.reason
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    """A redis-server of this test's own, so stopping it disturbs nothing else."""
-    port = _free_port()
-    state = {}
-
-    def start():
-        state["process"] = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(tmp_path),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_for(lambda: _accepts(port), timeout=10)
-
-    def stop():
-        state["process"].terminate()
-        state["process"].wait()
-
-    start()
-    yield {"url": f"redis://127.0.0.1:{port}/0", "start": start, "stop": stop}
-    stop()
-
-
-def _accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
-
-
 def test_broker_restart_while_queued_and_while_sending(worker_factory, gateway, private_redis):
     arrived, release = threading.Event(), threading.Event()
 
@@ -212,11 +139,11 @@ def test_broker_restart_while_queued_and_while_sending(worker_factory, gateway, 
 
     (first,) = _queue(1, prefix="+1415555020")
     assert arrived.wait(30), "the handler never reached the gateway"
-    private_redis["stop"]()  # the broker dies while a message is being sent…
+    private_redis.stop()  # the broker dies while a message is being sent…
     queued = _queue(4, prefix="+1415555030")  # …and while more are queued
     release.set()
     time.sleep(1)
-    private_redis["start"]()
+    private_redis.start()
     ids = [first.pk] + [m.pk for m in queued]
 
     def supervised_all_final():

@@ -22,8 +22,8 @@ from werkzeug import Response
 from phoneprovider.models import PhoneMessage
 from phoneprovider.services import messages
 from tests.conftest import WorkerProcess, wait_for, worker_environment
+from tests.integration.conftest import RedisServer
 from tests.integration.test_delivery_worker import deploy_custom
-from tests.integration.test_faults import _accepts, _free_port
 from tests.runtime.conftest import Loopback
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -33,16 +33,10 @@ SECRET = "s3cret-token"  # the GATEWAY_TOKEN deploy_custom stores
 
 @pytest.fixture(scope="module")
 def module_redis(tmp_path_factory):
-    port = _free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    wait_for(lambda: _accepts(port), timeout=10)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait()
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="module")

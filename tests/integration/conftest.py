@@ -1,0 +1,79 @@
+"""Fixtures of the integration tests: Redis servers of their own (stopping one disturbs nothing
+else) and workers with beat on them."""
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import WorkerProcess, wait_for, worker_environment
+
+# The sweeper runs every half second and takes any queued row at once.
+FAST_SWEEP = {"MESSAGE_SWEEP_INTERVAL": "0.5", "MESSAGE_SWEEP_GRACE_SECONDS": "0"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+class RedisServer:
+    """A redis-server on a free loopback port that keeps nothing on disk."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for(lambda: accepts(self.port), timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def worker_factory(tmp_path, django_db_blocker, private_redis):
+    """Start a worker and its beat on this test's own Redis broker."""
+    started = []
+
+    def start(**env):
+        env = {"REDIS_URL": private_redis.url, **FAST_SWEEP, **env}
+        with django_db_blocker.unblock():
+            environment = worker_environment(ACTIONS_EXECUTION_TIMEOUT=5, **env)
+        worker = WorkerProcess(environment, tmp_path / f"worker{len(started)}.log", beat=True)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+        # Shown by pytest only when the test failed.
+        lines = [line for line in worker.log().splitlines() if "sweep" not in line]
+        print(f"--- {worker.log_path.name} ---", *lines[-80:], sep="\n")
