@@ -462,3 +462,19 @@ def test_final_status_shows_the_handler_console_output(staff):
     assert '<strong class="outcome-label">Delivered</strong>' in html
     assert "Gateway accepted &lt;b&gt;it&lt;/b&gt;" in html
     assert "12 ms" in html
+
+
+@pytest.mark.django_db
+def test_final_status_names_the_providers_id_and_links_the_message(staff):
+    save_custom(staff)
+    staff.post(TEST, {"to": "+14155550100", "delivery_method": "text"})
+    message = PhoneMessage.objects.get()
+    url = reverse("dashboard:provider_test_status", args=[message.public_id])
+    assert "Provider's id" not in staff.get(url, **HTMX).content.decode()
+
+    PhoneMessage.objects.filter(pk=message.pk).update(
+        status="sent", provider_message_id="SM" + "a" * 32
+    )
+    html = staff.get(url, **HTMX).content.decode()
+    assert f"<code>SM{'a' * 32}</code>" in html
+    assert f'href="{reverse("dashboard:message", args=[message.public_id])}"' in html
