@@ -262,17 +262,23 @@ def message_json(message: PhoneMessage, *, with_attempts: bool = True) -> dict:
         "finished_at": timestamp(message.finished_at),
     }
     if with_attempts:
-        body["attempts"] = [
-            {
-                "number": a.number,
-                "provider": a.provider_name,
-                "outcome": a.outcome,
-                "error": a.error,
-                "provider_message_id": a.provider_message_id,
-                "execution_id": a.execution.public_id if a.execution else None,
-                "started_at": timestamp(a.started_at),
-                "ended_at": timestamp(a.ended_at),
-            }
-            for a in message.attempts.select_related("execution").order_by("number")
-        ]
+        # Attempt rows are made by a claim, which counts them: none yet, nothing to ask for.
+        attempts = message.attempts.select_related("execution").order_by("number")
+        body["attempts"] = (
+            []
+            if message.attempt_count == 0
+            else [
+                {
+                    "number": a.number,
+                    "provider": a.provider_name,
+                    "outcome": a.outcome,
+                    "error": a.error,
+                    "provider_message_id": a.provider_message_id,
+                    "execution_id": a.execution.public_id if a.execution else None,
+                    "started_at": timestamp(a.started_at),
+                    "ended_at": timestamp(a.ended_at),
+                }
+                for a in attempts
+            ]
+        )
     return body

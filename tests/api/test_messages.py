@@ -92,7 +92,10 @@ def test_get_status_with_attempts(api, provider):
         outcome="sent",
         provider_message_id="SM123",
     )
-    PhoneMessage.objects.filter(pk=message.pk).update(status="sent", provider_message_id="SM123")
+    # As a claim does: it counts the attempt it makes.
+    PhoneMessage.objects.filter(pk=message.pk).update(
+        status="sent", provider_message_id="SM123", attempt_count=1
+    )
     response = api.get(f"/phone/messages/{sent['id']}")
     assert response.status_code == 200
     body = response.json()
