@@ -27,6 +27,15 @@ def _serve() -> HTTPServer:
     return server
 
 
+@pytest.fixture(autouse=True)
+def fresh_configuration_copies():
+    """Each test starts with no process holding a copy of an earlier test's configuration (the
+    database is emptied between tests behind Django's back, which no signal reports)."""
+    from phoneprovider import config_cache
+
+    config_cache._announce()
+
+
 @pytest.fixture(scope="session")
 def gateway_server():
     """A loopback HTTP server that handler code sends to; tests set its answers and read its log."""

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from phoneprovider import selectors
+from phoneprovider import config_cache
 from phoneprovider.errors import ValidationError
 from phoneprovider.models import (
     DeliveryAttempt,
@@ -23,7 +23,6 @@ from phoneprovider.phone import normalize_e164, normalize_sender
 from phoneprovider.providers import SendResult, custom, twilio
 from phoneprovider.providers.templates import DEFAULT_BODIES, render
 from phoneprovider.services import limits
-from phoneprovider.services.actions import version_secrets
 from phoneprovider.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
@@ -99,7 +98,7 @@ def message_queue(
         existing = PhoneMessage.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
-    provider = selectors.provider_get()
+    provider = config_cache.provider()
     if provider is None:
         raise ValidationError("No phone provider is configured yet.", field="provider")
     if provider.disabled:
@@ -110,7 +109,7 @@ def message_queue(
             field="delivery_method",
         )
     context = context or {}
-    template = selectors.template_for_type(message_type)
+    template = config_cache.template(message_type)
     if template is not None and template.disabled:
         raise ValidationError(
             f"The {message_type} template is disabled, so no message is sent.",
@@ -125,7 +124,7 @@ def message_queue(
     sender = normalize_sender(sender, field="from") if sender else ""
     if not sender and template is not None and template.from_number:
         sender = template.from_number
-    policy = limits.policy_get()
+    policy = config_cache.policy()
     hit = limits.limits_check(policy, recipient=recipient, delivery_method=delivery_method)
     blocked = hit is not None and policy.mode == policy.Mode.ENFORCE
     message = PhoneMessage(
@@ -196,10 +195,10 @@ def retry_delay(attempt: int) -> float:
 def _send(provider: PhoneProvider, message: PhoneMessage) -> SendResult:
     if provider.name == PhoneProvider.Name.TWILIO:
         return twilio.send(provider, message)
-    version = selectors.custom_provider_version()
+    version, secrets = config_cache.custom_handler()
     if version is None:
         return SendResult("failed", "The custom provider has no deployed Action.")
-    return custom.send(message, version, version_secrets(version))
+    return custom.send(message, version, secrets)
 
 
 def _execution_record(result: SendResult) -> Execution | None:
@@ -223,7 +222,7 @@ def _execution_record(result: SendResult) -> Execution | None:
 
 def message_deliver(message_pk: int) -> PhoneMessage | None:
     """Deliver one message once: claim it, record the attempt, call the provider, move it on."""
-    provider = selectors.provider_get()
+    provider = config_cache.provider()
     # The claim and its attempt row commit together: one durable write before the send.
     with transaction.atomic():
         message = _claim(message_pk)
@@ -264,7 +263,7 @@ def _should_fail_over(provider: PhoneProvider, message: PhoneMessage) -> bool:
         and provider.name == PhoneProvider.Name.CUSTOM
         and provider.twilio_sid != ""
         and provider.has_auth_token
-        and limits.policy_get().failover_to_twilio
+        and config_cache.policy().failover_to_twilio
     )
 
 

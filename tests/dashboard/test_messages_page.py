@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from phoneprovider.models import DeliveryAttempt, Execution, PhoneMessage
+from phoneprovider.services.limits import policy_get
 from tests.factories import MessageFactory, TwilioProviderFactory
 
 LIST = reverse("dashboard:messages")
@@ -134,6 +135,7 @@ def test_detail_shows_attempts_logs_provider_id_and_receipt(staff):
 @pytest.mark.django_db
 def test_resend_of_a_failed_message_queues_a_copy(staff, django_capture_on_commit_callbacks):
     TwilioProviderFactory()
+    policy_get()  # made on first use, which would add a commit hook of its own below
     failed = MessageFactory(
         status="failed", provider_name="twilio", context={"user": {"name": "J"}}
     )

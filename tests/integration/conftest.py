@@ -64,7 +64,9 @@ def worker_factory(tmp_path, django_db_blocker, private_redis):
     started = []
 
     def start(**env):
-        env = {"REDIS_URL": private_redis.url, **FAST_SWEEP, **env}
+        # CONFIG_CACHE_SECONDS=0: this worker's cache is not the test process's, so it would not
+        # hear of the configuration changes the test makes.
+        env = {"REDIS_URL": private_redis.url, "CONFIG_CACHE_SECONDS": "0", **FAST_SWEEP, **env}
         with django_db_blocker.unblock():
             environment = worker_environment(ACTIONS_EXECUTION_TIMEOUT=5, **env)
         worker = WorkerProcess(environment, tmp_path / f"worker{len(started)}.log", beat=True)

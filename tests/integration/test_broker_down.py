@@ -27,7 +27,7 @@ def web(private_redis, django_db_blocker, tmp_path):
     """gunicorn serving the app on a free loopback port, its broker and cache the private Redis."""
     port = free_port()
     with django_db_blocker.unblock():
-        env = worker_environment(REDIS_URL=private_redis.url)
+        env = worker_environment(REDIS_URL=private_redis.url, CONFIG_CACHE_SECONDS=0)
     log = open(tmp_path / "web.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "phoneprovider.wsgi:application",

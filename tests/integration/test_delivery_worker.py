@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from phoneprovider.models import PhoneMessage
-from phoneprovider.services.actions import action_create, action_deploy
+from phoneprovider.models import Action, PhoneMessage
+from phoneprovider.services.actions import action_create, action_deploy, action_update
 from phoneprovider.services.messages import message_queue
 from phoneprovider.services.providers import provider_save
 from tests.conftest import wait_for
@@ -72,6 +72,24 @@ def test_worker_runs_the_deployed_handler_against_a_loopback_gateway(celery_work
     execution = message.attempts.get().execution
     assert execution.status == "delivered"
     assert execution.logs[0]["message"] == "gateway answered 200"
+
+
+def test_the_next_message_runs_a_new_deployment_at_once(celery_worker, gateway):
+    """The worker keeps a copy of the deployed handler; a deploy elsewhere replaces it."""
+    gateway.expect_request("/sms", method="POST").respond_with_json({"ok": True})
+    deploy_custom(gateway.url_for("/sms"))
+    first = message_queue(to="+14155550100", code="1")
+    wait_for(_final(first), timeout=30)
+
+    action = Action.objects.get()
+    action_update(action, actor="test", code=FORWARDER.replace("text:", "version: 2, text:"))
+    action_deploy(action, actor="test")
+    second = message_queue(to="+14155550100", code="2")
+    wait_for(_final(second), timeout=30)
+
+    bodies = [json.loads(request.data) for request, _ in gateway.log]
+    assert [body.get("version") for body in bodies] == [None, 2]
+    assert first.status == second.status == "delivered"
 
 
 def test_handler_drop_on_4xx_is_recorded_and_not_retried(celery_worker, gateway):

@@ -44,6 +44,7 @@ def sandbox_worker(django_db_setup, django_db_blocker, module_redis, tmp_path_fa
     with django_db_blocker.unblock():
         env = worker_environment(
             REDIS_URL=module_redis,
+            CONFIG_CACHE_SECONDS="0",  # its cache is not the test process's
             MESSAGE_MAX_ATTEMPTS="1",
             ACTIONS_EXECUTION_TIMEOUT="2",
             ACTIONS_MEMORY_LIMIT_MB="64",

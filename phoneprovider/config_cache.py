@@ -1,0 +1,121 @@
+"""Per-process copies of the configuration every message reads: the provider, the templates, the
+limits policy and the deployed handler. Sending then does not ask the database for them each time.
+
+A configuration write bumps a generation number in the shared cache (Redis, or files under
+``var/``) once it commits; a process drops its copies when the number changes, and after
+``CONFIG_CACHE_SECONDS`` in any case, so even a change made behind Django's back (a restored
+backup, hand-written SQL) shows within that time. ``CONFIG_CACHE_SECONDS=0`` turns copies off.
+
+A copy is shared by every caller in the process: only read-only paths (queueing and delivering
+messages) use them. Pages, the API and services read through ``selectors`` as before.
+"""
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+from phoneprovider import selectors
+from phoneprovider.models import (
+    Action,
+    ActionSecret,
+    ActionVersion,
+    DeliveryPolicy,
+    PhoneProvider,
+    PhoneTemplate,
+)
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "phoneprovider:config-generation"
+CONFIG_MODELS = (PhoneProvider, PhoneTemplate, DeliveryPolicy, Action, ActionVersion, ActionSecret)
+
+T = TypeVar("T")
+_copies: dict[str, tuple[str, float, object]] = {}  # name → (generation, taken at, value)
+
+
+def provider() -> PhoneProvider | None:
+    return _cached("provider", selectors.provider_get)
+
+
+def template(message_type: str) -> PhoneTemplate | None:
+    return _cached(f"template:{message_type}", lambda: selectors.template_for_type(message_type))
+
+
+def policy() -> DeliveryPolicy:
+    from phoneprovider.services.limits import policy_get  # services import this module
+
+    return _cached("policy", policy_get)
+
+
+def custom_handler() -> tuple[ActionVersion | None, dict[str, str]]:
+    """The deployed custom-phone-provider version and its decrypted secrets."""
+    from phoneprovider.services.actions import version_secrets
+
+    def load():
+        version = selectors.custom_provider_version()
+        return version, (version_secrets(version) if version else {})
+
+    return _cached("custom-handler", load)
+
+
+def _cached(name: str, load: Callable[[], T]) -> T:
+    max_age = settings.CONFIG_CACHE_SECONDS
+    # Read before loading: a change that commits meanwhile bumps past what is stored here.
+    generation = _generation() if max_age > 0 else None
+    if generation is None:
+        return load()
+    now = time.monotonic()
+    copy = _copies.get(name)
+    if copy is not None and copy[0] == generation and now - copy[1] < max_age:
+        return copy[2]
+    value = load()
+    _copies[name] = (generation, now, value)
+    return value
+
+
+def _generation() -> str | None:
+    try:
+        generation = cache.get(GENERATION_KEY)
+        if generation is None:  # first use, or evicted: any new value drops every old copy
+            cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+            generation = cache.get(GENERATION_KEY)
+        return generation
+    except Exception:  # the cache is down: read the database, as without copies
+        return None
+
+
+def config_changed() -> None:
+    """Drop this process's copies now and, once the transaction commits, every process's."""
+    _copies.clear()
+    transaction.on_commit(_announce)
+
+
+def _announce() -> None:
+    _copies.clear()
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:
+        logger.warning(
+            "Could not announce a configuration change; other processes see it within %s s.",
+            settings.CONFIG_CACHE_SECONDS,
+            exc_info=True,
+        )
+
+
+def _on_config_write(sender, **kwargs) -> None:
+    config_changed()
+
+
+def connect_signals() -> None:
+    for model in CONFIG_MODELS:
+        post_save.connect(_on_config_write, sender=model, dispatch_uid=f"config-{model.__name__}")
+        post_delete.connect(
+            _on_config_write, sender=model, dispatch_uid=f"config-del-{model.__name__}"
+        )
