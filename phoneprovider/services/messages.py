@@ -176,15 +176,16 @@ def _claim(message_pk: int) -> PhoneMessage | None:
 
 
 def _finish(message: PhoneMessage, status: str, reason: str = "", **fields) -> None:
-    now = timezone.now()
     message.status = status
     message.reason = reason[:REASON_MAX]
     message.claim_expires_at = None
+    changed = ["status", "reason", "claim_expires_at", "updated_at", *fields]
     if status in PhoneMessage.FINAL_STATUSES:
-        message.finished_at = now
+        message.finished_at = timezone.now()
+        changed.append("finished_at")
     for name, value in fields.items():
         setattr(message, name, value)
-    message.save()
+    message.save(update_fields=changed)
 
 
 def retry_delay(attempt: int) -> float:
@@ -300,7 +301,7 @@ def _record_result(
     attempt.error = result.reason[:REASON_MAX]
     attempt.provider_message_id = result.provider_message_id
     attempt.ended_at = now
-    attempt.save()
+    attempt.save(update_fields=["execution", "outcome", "error", "provider_message_id", "ended_at"])
 
     if result.outcome in ("sent", "delivered"):
         _finish(
