@@ -40,44 +40,49 @@ T = TypeVar("T")
 _copies: dict[str, tuple[str, float, object]] = {}  # name → (generation, taken at, value)
 
 
-def provider() -> PhoneProvider | None:
-    return _cached("provider", selectors.provider_get)
+class Snapshot:
+    """The configuration one message needs, all checked against one reading of the generation
+    number (one look at the shared cache per message, however many parts it reads)."""
 
+    def __init__(self):
+        self.max_age = settings.CONFIG_CACHE_SECONDS
+        # Read before loading anything: a change that commits meanwhile bumps past this number,
+        # so what is loaded now is never kept past that change.
+        self.generation = _generation() if self.max_age > 0 else None
 
-def template(message_type: str) -> PhoneTemplate | None:
-    return _cached(f"template:{message_type}", lambda: selectors.template_for_type(message_type))
+    def provider(self) -> PhoneProvider | None:
+        return self._get("provider", selectors.provider_get)
 
+    def template(self, message_type: str) -> PhoneTemplate | None:
+        return self._get(
+            f"template:{message_type}", lambda: selectors.template_for_type(message_type)
+        )
 
-def policy() -> DeliveryPolicy:
-    from phoneprovider.services.limits import policy_get  # services import this module
+    def policy(self) -> DeliveryPolicy:
+        from phoneprovider.services.limits import policy_get  # services import this module
 
-    return _cached("policy", policy_get)
+        return self._get("policy", policy_get)
 
+    def custom_handler(self) -> tuple[ActionVersion | None, dict[str, str]]:
+        """The deployed custom-phone-provider version and its decrypted secrets."""
+        from phoneprovider.services.actions import version_secrets
 
-def custom_handler() -> tuple[ActionVersion | None, dict[str, str]]:
-    """The deployed custom-phone-provider version and its decrypted secrets."""
-    from phoneprovider.services.actions import version_secrets
+        def load():
+            version = selectors.custom_provider_version()
+            return version, (version_secrets(version) if version else {})
 
-    def load():
-        version = selectors.custom_provider_version()
-        return version, (version_secrets(version) if version else {})
+        return self._get("custom-handler", load)
 
-    return _cached("custom-handler", load)
-
-
-def _cached(name: str, load: Callable[[], T]) -> T:
-    max_age = settings.CONFIG_CACHE_SECONDS
-    # Read before loading: a change that commits meanwhile bumps past what is stored here.
-    generation = _generation() if max_age > 0 else None
-    if generation is None:
-        return load()
-    now = time.monotonic()
-    copy = _copies.get(name)
-    if copy is not None and copy[0] == generation and now - copy[1] < max_age:
-        return copy[2]
-    value = load()
-    _copies[name] = (generation, now, value)
-    return value
+    def _get(self, name: str, load: Callable[[], T]) -> T:
+        if self.generation is None:
+            return load()
+        now = time.monotonic()
+        copy = _copies.get(name)
+        if copy is not None and copy[0] == self.generation and now - copy[1] < self.max_age:
+            return copy[2]
+        value = load()
+        _copies[name] = (self.generation, now, value)
+        return value
 
 
 def _generation() -> str | None:

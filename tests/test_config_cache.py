@@ -14,6 +14,14 @@ from tests.factories import TwilioProviderFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def provider():
+    return config_cache.Snapshot().provider()
+
+
+def policy():
+    return config_cache.Snapshot().policy()
+
+
 def queries(read) -> tuple[object, int]:
     with CaptureQueriesContext(connection) as captured:
         value = read()
@@ -21,35 +29,35 @@ def queries(read) -> tuple[object, int]:
 
 
 def test_a_copy_is_reused_until_the_configuration_changes():
-    provider = TwilioProviderFactory()
-    first, asked = queries(config_cache.provider)
-    assert first.pk == provider.pk and asked == 1
-    again, asked = queries(config_cache.provider)
+    stored = TwilioProviderFactory()
+    first, asked = queries(provider)
+    assert first.pk == stored.pk and asked == 1
+    again, asked = queries(provider)
     assert again is first and asked == 0
 
-    provider_update(provider, actor="test", delivery_methods=["text", "voice"])
-    changed, asked = queries(config_cache.provider)
+    provider_update(stored, actor="test", delivery_methods=["text", "voice"])
+    changed, asked = queries(provider)
     assert asked == 1 and changed.delivery_methods == ["text", "voice"]
 
 
 def test_each_kind_of_configuration_has_its_own_copy():
     TwilioProviderFactory()
-    config_cache.policy()  # its first read creates the policy row, which is a change
-    config_cache.provider()
-    config_cache.policy()
-    _, asked = queries(lambda: (config_cache.provider(), config_cache.policy()))
+    policy()  # its first read creates the policy row, which is a change
+    provider()
+    policy()
+    _, asked = queries(lambda: (provider(), policy()))
     assert asked == 0
     policy_update(actor="test", recipient_per_hour=3)
-    policy, asked = queries(config_cache.policy)
-    assert asked == 1 and policy.recipient_per_hour == 3
+    stored, asked = queries(policy)
+    assert asked == 1 and stored.recipient_per_hour == 3
 
 
 def test_a_change_announced_by_another_process_drops_the_copy():
     TwilioProviderFactory()
-    config_cache.provider()
+    provider()
     # What another process's commit does: a new generation in the shared cache.
     config_cache.cache.set(config_cache.GENERATION_KEY, "from-another-process", timeout=None)
-    _, asked = queries(config_cache.provider)
+    _, asked = queries(provider)
     assert asked == 1
 
 
@@ -58,18 +66,18 @@ def test_copies_expire_after_config_cache_seconds(monkeypatch, settings):
     TwilioProviderFactory()
     clock = [1000.0]
     monkeypatch.setattr(config_cache.time, "monotonic", lambda: clock[0])
-    config_cache.provider()
+    provider()
     clock[0] += 4.9
-    assert queries(config_cache.provider)[1] == 0
+    assert queries(provider)[1] == 0
     clock[0] += 0.2
-    assert queries(config_cache.provider)[1] == 1
+    assert queries(provider)[1] == 1
 
 
 def test_zero_seconds_turns_copies_off(settings):
     settings.CONFIG_CACHE_SECONDS = 0
     TwilioProviderFactory()
-    config_cache.provider()
-    assert queries(config_cache.provider)[1] == 1
+    provider()
+    assert queries(provider)[1] == 1
 
 
 def test_with_the_cache_down_the_database_is_read_every_time(monkeypatch):
@@ -82,7 +90,18 @@ def test_with_the_cache_down_the_database_is_read_every_time(monkeypatch):
 
     TwilioProviderFactory()
     monkeypatch.setattr(config_cache, "cache", Down())
-    assert queries(config_cache.provider)[1] == 1
-    assert queries(config_cache.provider)[1] == 1
+    assert queries(provider)[1] == 1
+    assert queries(provider)[1] == 1
     # A change still commits; announcing it fails quietly (copies expire by themselves).
     config_cache.config_changed()
+
+
+def test_one_snapshot_looks_at_the_shared_cache_once(monkeypatch):
+    TwilioProviderFactory()
+    policy()
+    looks = []
+    real = config_cache._generation
+    monkeypatch.setattr(config_cache, "_generation", lambda: looks.append(1) or real())
+    config = config_cache.Snapshot()
+    config.provider(), config.template("otp_verify"), config.policy(), config.custom_handler()
+    assert len(looks) == 1

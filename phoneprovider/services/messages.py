@@ -2,6 +2,7 @@
 
 import logging
 import random
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from phoneprovider import config_cache
+from phoneprovider.config_cache import Snapshot
 from phoneprovider.errors import ValidationError
 from phoneprovider.models import (
     DeliveryAttempt,
@@ -98,7 +99,8 @@ def message_queue(
         existing = PhoneMessage.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
-    provider = config_cache.provider()
+    config = Snapshot()
+    provider = config.provider()
     if provider is None:
         raise ValidationError("No phone provider is configured yet.", field="provider")
     if provider.disabled:
@@ -109,7 +111,7 @@ def message_queue(
             field="delivery_method",
         )
     context = context or {}
-    template = config_cache.template(message_type)
+    template = config.template(message_type)
     if template is not None and template.disabled:
         raise ValidationError(
             f"The {message_type} template is disabled, so no message is sent.",
@@ -124,7 +126,7 @@ def message_queue(
     sender = normalize_sender(sender, field="from") if sender else ""
     if not sender and template is not None and template.from_number:
         sender = template.from_number
-    policy = config_cache.policy()
+    policy = config.policy()
     hit = limits.limits_check(policy, recipient=recipient, delivery_method=delivery_method)
     blocked = hit is not None and policy.mode == policy.Mode.ENFORCE
     message = PhoneMessage(
@@ -193,10 +195,10 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(0, min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempt - 1)))
 
 
-def _send(provider: PhoneProvider, message: PhoneMessage) -> SendResult:
+def _send(config: Snapshot, provider: PhoneProvider, message: PhoneMessage) -> SendResult:
     if provider.name == PhoneProvider.Name.TWILIO:
         return twilio.send(provider, message)
-    version, secrets = config_cache.custom_handler()
+    version, secrets = config.custom_handler()
     if version is None:
         return SendResult("failed", "The custom provider has no deployed Action.")
     return custom.send(message, version, secrets)
@@ -223,7 +225,8 @@ def _execution_record(result: SendResult) -> Execution | None:
 
 def message_deliver(message_pk: int) -> PhoneMessage | None:
     """Deliver one message once: claim it, record the attempt, call the provider, move it on."""
-    provider = config_cache.provider()
+    config = Snapshot()
+    provider = config.provider()
     # The claim and its attempt row commit together: one durable write before the send.
     with transaction.atomic():
         message = _claim(message_pk)
@@ -242,29 +245,29 @@ def message_deliver(message_pk: int) -> PhoneMessage | None:
         attempt = DeliveryAttempt.objects.create(
             message=message, number=message.attempt_count, provider_name=provider.name
         )
-    result = _send_safely(provider, message)
+    result = _send_safely(message, lambda: _send(config, provider, message))
     _record_result(message, attempt, result)
-    if _should_fail_over(provider, message):
+    if _should_fail_over(config, provider, message):
         _fail_over(provider, message)
     return message
 
 
-def _send_safely(provider: PhoneProvider, message: PhoneMessage, send=None) -> SendResult:
+def _send_safely(message: PhoneMessage, send: Callable[[], SendResult]) -> SendResult:
     try:
-        return (send or _send)(provider, message)
+        return send()
     except Exception as exc:  # a bug of ours must not leave the message in 'sending'
         logger.exception("Delivery of %s crashed", message.public_id)
         return SendResult("retry", f"Internal error while sending: {type(exc).__name__}")
 
 
-def _should_fail_over(provider: PhoneProvider, message: PhoneMessage) -> bool:
+def _should_fail_over(config: Snapshot, provider: PhoneProvider, message: PhoneMessage) -> bool:
     """A custom handler that failed for good (not a deliberate drop) may hand over to Twilio."""
     return (
         message.status == Status.FAILED
         and provider.name == PhoneProvider.Name.CUSTOM
         and provider.twilio_sid != ""
         and provider.has_auth_token
-        and config_cache.policy().failover_to_twilio
+        and config.policy().failover_to_twilio
     )
 
 
@@ -277,7 +280,7 @@ def _fail_over(provider: PhoneProvider, message: PhoneMessage) -> None:
     attempt = DeliveryAttempt.objects.create(
         message=message, number=message.attempt_count, provider_name=PhoneProvider.Name.TWILIO
     )
-    result = _send_safely(provider, message, send=twilio.send)
+    result = _send_safely(message, lambda: twilio.send(provider, message))
     if result.outcome == "retry":  # one failover try: the custom provider already used retries
         result = SendResult("failed", result.reason)
     if result.outcome == "failed":
