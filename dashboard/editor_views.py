@@ -65,9 +65,10 @@ def _status(action: Action | None) -> tuple[str, str]:
     """The server's half of the status line (the page adds "unsaved changes" while typing)."""
     if action is None:
         return "new", "Not saved yet"
-    if selectors.deployed_version(action) is None:
+    deployed = selectors.deployed_version(action)
+    if deployed is None:
         return "draft", "Draft saved, never deployed"
-    if selectors.action_all_changes_deployed(action):
+    if selectors.action_all_changes_deployed(action, deployed):
         return "deployed", "Up to date"
     return "draft", "Draft saved, not deployed"
 

@@ -65,11 +65,10 @@ class Snapshot:
 
     def custom_handler(self) -> tuple[ActionVersion | None, dict[str, str]]:
         """The deployed custom-phone-provider version and its decrypted secrets."""
-        from phoneprovider.services.actions import version_secrets
 
         def load():
             version = selectors.custom_provider_version()
-            return version, (version_secrets(version) if version else {})
+            return version, (version.secrets if version else {})
 
         return self._get("custom-handler", load)
 

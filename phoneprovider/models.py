@@ -1,5 +1,7 @@
 """Rows and their invariants. Writes go through ``phoneprovider.services``."""
 
+import json
+
 from django.db import models
 from django.db.models import Q
 from encrypted_model_fields.fields import EncryptedCharField, EncryptedTextField
@@ -151,6 +153,11 @@ class ActionVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action.name} v{self.number}"
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        """The secret values this version runs with, ``{name: value}``."""
+        return json.loads(self.secrets_json or "{}")
 
 
 class PhoneTemplate(models.Model):

@@ -1,6 +1,5 @@
 """Reads. Views, the API and tasks read through here; writes go through services."""
 
-import json
 from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
@@ -39,10 +38,9 @@ def deployed_version(action: Action | None) -> ActionVersion | None:
     return action.versions.filter(deployed=True).first()
 
 
-def action_all_changes_deployed(action: Action) -> bool:
-    """Whether the deployed version runs exactly the draft: code, runtime, dependencies and
-    secrets (the API's ``all_changes_deployed``, the editor's "up to date")."""
-    deployed = deployed_version(action)
+def action_all_changes_deployed(action: Action, deployed: ActionVersion | None) -> bool:
+    """Whether ``deployed`` (the Action's deployed version) runs exactly the draft: code, runtime,
+    dependencies and secrets (the API's ``all_changes_deployed``, the editor's "up to date")."""
     if deployed is None:
         return False
     draft_secrets = {s.name: s.value for s in action.secrets.all()}
@@ -50,7 +48,7 @@ def action_all_changes_deployed(action: Action) -> bool:
         deployed.code == action.code
         and deployed.runtime == action.runtime
         and deployed.dependencies == action.dependencies
-        and json.loads(deployed.secrets_json or "{}") == draft_secrets
+        and deployed.secrets == draft_secrets
     )
 
 

@@ -107,12 +107,16 @@ def _action_base(action: Action) -> dict:
     }
 
 
-def _secrets_of_version(version: ActionVersion) -> dict[str, str]:
-    return json.loads(version.secrets_json or "{}")
-
-
-def version_json(version: ActionVersion, *, action: Action | None = None) -> dict:
+def version_json(
+    version: ActionVersion,
+    *,
+    action: Action | None = None,
+    all_changes_deployed: bool | None = None,
+) -> dict:
     action = action or version.action
+    if all_changes_deployed is None:
+        deployed = version if version.deployed else selectors.deployed_version(action)
+        all_changes_deployed = selectors.action_all_changes_deployed(action, deployed)
     created = timestamp(version.created_at)
     return {
         "id": version.public_id,
@@ -121,15 +125,13 @@ def version_json(version: ActionVersion, *, action: Action | None = None) -> dic
         "dependencies": version.dependencies,
         "deployed": version.deployed,
         "runtime": version.runtime,
-        "secrets": [
-            {"name": name, "updated_at": created} for name in sorted(_secrets_of_version(version))
-        ],
+        "secrets": [{"name": name, "updated_at": created} for name in sorted(version.secrets)],
         "status": version.status,
         "number": version.number,
         "errors": [],
         "action": {
             **_action_base(action),
-            "all_changes_deployed": selectors.action_all_changes_deployed(action),
+            "all_changes_deployed": all_changes_deployed,
             "created_at": timestamp(action.created_at),
             "updated_at": timestamp(action.updated_at),
         },
@@ -142,9 +144,10 @@ def version_json(version: ActionVersion, *, action: Action | None = None) -> dic
 
 def action_json(action: Action) -> dict:
     deployed = selectors.deployed_version(action)
+    all_changes_deployed = selectors.action_all_changes_deployed(action, deployed)
     body = {
         **_action_base(action),
-        "all_changes_deployed": selectors.action_all_changes_deployed(action),
+        "all_changes_deployed": all_changes_deployed,
         "created_at": timestamp(action.created_at),
         "updated_at": timestamp(action.updated_at),
         "code": action.code,
@@ -156,7 +159,9 @@ def action_json(action: Action) -> dict:
         "status": action.status,
     }
     if deployed is not None:
-        body["deployed_version"] = version_json(deployed, action=action)
+        body["deployed_version"] = version_json(
+            deployed, action=action, all_changes_deployed=all_changes_deployed
+        )
     if action.built_at is not None:
         body["built_at"] = timestamp(action.built_at)
     return body
@@ -263,22 +268,22 @@ def message_json(message: PhoneMessage, *, with_attempts: bool = True) -> dict:
     }
     if with_attempts:
         # Attempt rows are made by a claim, which counts them: none yet, nothing to ask for.
-        attempts = message.attempts.select_related("execution").order_by("number")
-        body["attempts"] = (
-            []
-            if message.attempt_count == 0
-            else [
-                {
-                    "number": a.number,
-                    "provider": a.provider_name,
-                    "outcome": a.outcome,
-                    "error": a.error,
-                    "provider_message_id": a.provider_message_id,
-                    "execution_id": a.execution.public_id if a.execution else None,
-                    "started_at": timestamp(a.started_at),
-                    "ended_at": timestamp(a.ended_at),
-                }
-                for a in attempts
-            ]
+        attempts = (
+            message.attempts.select_related("execution").order_by("number")
+            if message.attempt_count
+            else []
         )
+        body["attempts"] = [
+            {
+                "number": a.number,
+                "provider": a.provider_name,
+                "outcome": a.outcome,
+                "error": a.error,
+                "provider_message_id": a.provider_message_id,
+                "execution_id": a.execution.public_id if a.execution else None,
+                "started_at": timestamp(a.started_at),
+                "ended_at": timestamp(a.ended_at),
+            }
+            for a in attempts
+        ]
     return body

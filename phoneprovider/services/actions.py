@@ -254,10 +254,6 @@ def action_delete(action: Action, *, actor: str, force: bool = False) -> None:
     action.delete()
 
 
-def version_secrets(version: ActionVersion) -> dict[str, str]:
-    return json.loads(version.secrets_json or "{}")
-
-
 @transaction.atomic
 def action_create_deployed(*, actor: str, **fields) -> Action:
     """Create an Action and deploy it at once (Auth0's ``deploy: true``).
@@ -273,7 +269,7 @@ def action_create_deployed(*, actor: str, **fields) -> Action:
 def action_version_restore(version: ActionVersion, *, actor: str) -> ActionVersion:
     """Roll back and make the draft match the restored version too (Auth0's ``update_draft``)."""
     new = action_version_redeploy(version, actor=actor)
-    secrets = version_secrets(version)
+    secrets = version.secrets
     current = set(version.action.secrets.values_list("name", flat=True))
     action_update(
         version.action,

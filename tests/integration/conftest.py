@@ -3,9 +3,11 @@ else) and workers with beat on them."""
 
 import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
+from werkzeug import Response
 
 from tests.conftest import WorkerProcess, wait_for, worker_environment
 
@@ -79,3 +81,18 @@ def worker_factory(tmp_path, django_db_blocker, private_redis):
         # Shown by pytest only when the test failed.
         lines = [line for line in worker.log().splitlines() if "sweep" not in line]
         print(f"--- {worker.log_path.name} ---", *lines[-80:], sep="\n")
+
+
+def hold_first_request(gateway, path: str = "/sms") -> tuple[threading.Event, threading.Event]:
+    """Make the gateway hold the first request to ``path`` until ``release`` is set (``arrived``
+    says it came in), then answer it and every later request with 200."""
+    arrived, release = threading.Event(), threading.Event()
+
+    def held(request):
+        arrived.set()
+        release.wait(15)
+        return Response("{}", content_type="application/json")
+
+    gateway.expect_ordered_request(path).respond_with_handler(held)
+    gateway.expect_request(path).respond_with_json({"ok": True})
+    return arrived, release

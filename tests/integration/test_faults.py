@@ -8,7 +8,6 @@ process never enqueues: every message starts as an outbox row whose enqueue was 
 the hardest case — only the sweeper can find it.
 """
 
-import json
 import os
 import signal
 import threading
@@ -21,6 +20,7 @@ from werkzeug import Response
 from phoneprovider.models import PhoneMessage
 from phoneprovider.services import messages
 from tests.conftest import wait_for
+from tests.integration.conftest import hold_first_request
 from tests.integration.test_delivery_worker import deploy_custom
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -51,15 +51,7 @@ def _queue(n, prefix="+1415555010"):
 
 
 def test_sigkilled_worker_mid_delivery_loses_nothing(worker_factory, gateway):
-    arrived, release = threading.Event(), threading.Event()
-
-    def held(request):
-        arrived.set()
-        release.wait(15)  # hold the first request while its worker is killed
-        return Response(json.dumps({"ok": True}), content_type="application/json")
-
-    gateway.expect_ordered_request("/sms").respond_with_handler(held)
-    gateway.expect_request("/sms").respond_with_json({"ok": True})
+    arrived, release = hold_first_request(gateway)  # held while its worker is killed
     deploy_custom(gateway.url_for("/sms"))
     worker = worker_factory(MESSAGE_CLAIM_SECONDS="3")
 
@@ -125,15 +117,7 @@ def test_hanging_gateway_ends_in_a_clear_failure(worker_factory, gateway):
 
 
 def test_broker_restart_while_queued_and_while_sending(worker_factory, gateway, private_redis):
-    arrived, release = threading.Event(), threading.Event()
-
-    def held_once(request):
-        arrived.set()
-        release.wait(15)
-        return Response("{}", content_type="application/json")
-
-    gateway.expect_ordered_request("/sms").respond_with_handler(held_once)
-    gateway.expect_request("/sms").respond_with_json({"ok": True})
+    arrived, release = hold_first_request(gateway)
     deploy_custom(gateway.url_for("/sms"))
     worker = worker_factory()
 

@@ -14,15 +14,13 @@ import json
 import os
 import signal
 import subprocess
-import threading
 
 import pytest
-from werkzeug import Response
 
 from phoneprovider.models import PhoneMessage
 from phoneprovider.services import messages
 from tests.conftest import WorkerProcess, wait_for, worker_environment
-from tests.integration.conftest import RedisServer
+from tests.integration.conftest import RedisServer, hold_first_request
 from tests.integration.test_delivery_worker import deploy_custom
 from tests.runtime.conftest import Loopback
 
@@ -198,15 +196,7 @@ def test_a_load_error_fails_for_good(sandbox_worker, gateway):
 
 
 def test_a_killed_sandbox_is_a_transient_failure_and_the_worker_recovers(sandbox_worker, gateway):
-    arrived, release = threading.Event(), threading.Event()
-
-    def held(request):
-        arrived.set()
-        release.wait(15)
-        return Response("{}", content_type="application/json")
-
-    gateway.expect_ordered_request("/sms").respond_with_handler(held)
-    gateway.expect_request("/sms").respond_with_json({"ok": True})
+    arrived, release = hold_first_request(gateway)
     deploy_custom(gateway.url_for("/sms"), code=_handler(""))
     # ACTIONS_EXECUTION_TIMEOUT is 2 s: the handler is killed from outside before that.
     message = messages.message_queue(to="+14155550100", code="1")
