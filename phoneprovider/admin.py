@@ -13,6 +13,7 @@ from phoneprovider.models import (
     PhoneMessage,
     PhoneProvider,
     PhoneTemplate,
+    PurgeRun,
 )
 from phoneprovider.phone import mask
 from phoneprovider.services.tokens import token_revoke
@@ -164,3 +165,19 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ("verb", "object_type")
     search_fields = ("actor", "object_id")
     date_hierarchy = "created_at"
+
+
+@admin.register(PurgeRun)
+class PurgeRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "started_at",
+        "trigger",
+        "messages_removed",
+        "attempts_removed",
+        "executions_removed",
+        "audit_entries_removed",
+        "duration_seconds",
+        "complete",
+        "error",
+    )
+    list_filter = ("trigger", "complete")

@@ -383,3 +383,41 @@ class DeliveryPolicy(models.Model):
 
     def __str__(self) -> str:
         return "Delivery policy"
+
+
+class PurgeRun(models.Model):
+    """One run of the retention purge: what it removed and how long it took.
+
+    Written when the run starts and updated after every batch, so a run that dies half-way
+    still shows what it did (``finished_at`` stays empty) and the next run carries on.
+    """
+
+    trigger = models.CharField(max_length=16, default="beat")  # beat | command
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    message_cutoff = models.DateTimeField(null=True, blank=True)
+    audit_cutoff = models.DateTimeField(null=True, blank=True)
+    batches = models.PositiveIntegerField(default=0)
+    messages_removed = models.PositiveIntegerField(default=0)
+    attempts_removed = models.PositiveIntegerField(default=0)
+    executions_removed = models.PositiveIntegerField(default=0)
+    audit_entries_removed = models.PositiveIntegerField(default=0)
+    duration_seconds = models.FloatField(default=0)
+    # False when the run stopped at its time budget with old rows left for the next run.
+    complete = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"purge {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def rows_removed(self) -> int:
+        return (
+            self.messages_removed
+            + self.attempts_removed
+            + self.executions_removed
+            + self.audit_entries_removed
+        )

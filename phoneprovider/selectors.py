@@ -13,6 +13,7 @@ from phoneprovider.models import (
     PhoneMessage,
     PhoneProvider,
     PhoneTemplate,
+    PurgeRun,
 )
 
 
@@ -239,3 +240,8 @@ def limit_counters() -> dict:
         ),
         "recent_blocked": list(blocked.order_by("-pk")[:10]),
     }
+
+
+def purge_last_run() -> PurgeRun | None:
+    """The latest retention purge, finished or not."""
+    return PurgeRun.objects.order_by("-started_at", "-pk").first()

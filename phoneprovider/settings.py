@@ -248,7 +248,15 @@ TENANT_SUPPORT_EMAIL = env.str("TENANT_SUPPORT_EMAIL", default="")
 TENANT_SUPPORT_URL = env.str("TENANT_SUPPORT_URL", default="")
 TENANT_HOME_URL = env.str("TENANT_HOME_URL", default="")
 TENANT_LOGO_URL = env.str("TENANT_LOGO_URL", default="")
+# Retention (phoneprovider/services/retention.py): days kept; 0 keeps forever.
+MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=30)
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+RETENTION_PURGE_INTERVAL = env.float("RETENTION_PURGE_INTERVAL", default=3600.0)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+# One run stops after this long; the next run carries on where it stopped.
+RETENTION_PURGE_MAX_SECONDS = env.float("RETENTION_PURGE_MAX_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-messages": {"task": "phoneprovider.sweep_messages", "schedule": MESSAGE_SWEEP_INTERVAL},
+    "purge-expired": {"task": "phoneprovider.purge_expired", "schedule": RETENTION_PURGE_INTERVAL},
 }
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from phoneprovider.services import executions, messages
+from phoneprovider.services import executions, messages, retention
 
 
 @shared_task(name="phoneprovider.deliver_message")
@@ -18,3 +18,13 @@ def message_sweep_task() -> dict:
 @shared_task(name="phoneprovider.run_execution")
 def execution_run_task(execution_pk: int) -> None:
     executions.execution_run(execution_pk)
+
+
+# Its own time limits: a purge works in committed batches within RETENTION_PURGE_MAX_SECONDS,
+# longer than the delivery tasks' backstop allows.
+@shared_task(
+    name="phoneprovider.purge_expired", acks_late=False, soft_time_limit=900, time_limit=960
+)
+def purge_expired_task() -> dict:
+    run = retention.retention_purge(trigger="beat")
+    return {"messages": run.messages_removed, "rows": run.rows_removed, "complete": run.complete}
