@@ -202,10 +202,38 @@ def send(message, version, secrets: dict[str, str]) -> SendResult:
 # exceptions, memory or fetch limits), so trying again would only repeat the failure.
 TRANSIENT_ERROR_KINDS = frozenset({"timeout", "crashed", "stuck"})
 
+# Network failures of one ``fetch`` (a timeout; a refused, reset or unresolvable connection): the
+# gateway's state, not the code's. A handler that lets such a rejection escape (Auth0's common
+# style: no try/catch) asks, in effect, to be tried again. Blocked addresses, bad URLs, redirect
+# loops and oversized answers are the code's or the configuration's doing and stay permanent.
+TRANSIENT_FETCH_ERROR_KINDS = frozenset({"timeout", "connect"})
+
+
+def escaped_network_failure(outcome: runtime.Outcome) -> dict | None:
+    """The fetch record whose network failure the handler let escape uncaught, if any.
+
+    Only the runtime's own rejection counts (``TypeError: fetch failed: <that fetch's error>``):
+    an error the handler throws itself, even after catching a network failure, is its own and
+    stays permanent."""
+    if outcome.status != "error" or outcome.error_kind != "runtime" or not outcome.error:
+        return None
+    if outcome.error.get("name") != "TypeError":
+        return None
+    message = outcome.error.get("message") or ""
+    for record in outcome.fetches:
+        if (
+            record.get("error_kind") in TRANSIENT_FETCH_ERROR_KINDS
+            and record.get("error")
+            and message == f"fetch failed: {record['error']}"
+        ):
+            return record
+    return None
+
 
 def result_for(outcome: runtime.Outcome) -> SendResult:
     """Classify a handler's outcome for delivery: ``retry`` for transient failures (``retry()``,
-    a timeout, a crashed sandbox), ``failed`` for permanent ones, ``dropped`` for ``drop()``."""
+    a timeout, a crashed sandbox, a network failure of ``fetch`` left uncaught), ``failed`` for
+    permanent ones, ``dropped`` for ``drop()``."""
     if outcome.status == "delivered":
         return SendResult("delivered")
     if outcome.status == "drop":
@@ -213,6 +241,6 @@ def result_for(outcome: runtime.Outcome) -> SendResult:
     if outcome.status == "retry":
         return SendResult("retry", outcome.reason)
     reason = outcome.reason or "The handler failed."
-    if outcome.error_kind in TRANSIENT_ERROR_KINDS:
+    if outcome.error_kind in TRANSIENT_ERROR_KINDS or escaped_network_failure(outcome):
         return SendResult("retry", reason)
     return SendResult("failed", reason)

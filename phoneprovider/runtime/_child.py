@@ -629,6 +629,9 @@ class Executor:
                     resp_msg["body_b64"] = base64.b64encode(raw).decode()
             except http.OutboundError as exc:
                 record["error"] = exc.message
+                # "timeout" / "connect" (refused, reset, DNS): the host retries the message
+                # when such a rejection escapes the handler (providers/custom.py).
+                record["error_kind"] = exc.kind
                 resp_msg = {"error": exc.message}
             except asyncio.CancelledError:
                 raise

@@ -674,7 +674,8 @@ def _outcome_from(res: dict, limits: Limits, redactor: Redactor) -> Outcome:
     logs, cut = _cap_logs(res.get("logs"), limits.max_log_bytes)
     fetches = []
     for f in res.get("fetches") or []:
-        rec = {k: f.get(k) for k in ("method", "url", "status", "duration_ms", "error")}
+        keys = ("method", "url", "status", "duration_ms", "error", "error_kind")
+        rec = {k: f.get(k) for k in keys}
         if "headers" in f:
             rec["headers"] = [[k, _mask_header(k, v)] for k, v in f["headers"]]
             rec["body"] = f.get("body")
