@@ -9,7 +9,7 @@ from django.utils import timezone
 from phoneprovider import selectors
 from phoneprovider.models import PhoneMessage
 from phoneprovider.providers.custom import build_event
-from phoneprovider.providers.templates import DEFAULT_BODIES, Rendered, render
+from phoneprovider.providers.templates import DEFAULT_BODIES, Rendered, TemplateRenderError, render
 from phoneprovider.services.messages import template_variables
 
 SAMPLE_RECIPIENT = "+14155550100"
@@ -72,10 +72,15 @@ def sample_event(message_type: str, delivery_method: str) -> dict:
     """
     template = selectors.template_for_type(message_type)
     defaults = DEFAULT_BODIES[message_type]
-    rendered = sample_render(
-        template.text_body if template else defaults["text"],
-        template.voice_body if template else defaults["voice"],
-    )
+    try:
+        rendered = sample_render(
+            template.text_body if template else defaults["text"],
+            template.voice_body if template else defaults["voice"],
+        )
+    except TemplateRenderError:
+        # A stored body that breaks the bounds (saved before they existed): the sample event
+        # still opens, with the defaults; sending that type is refused with the reason.
+        rendered = sample_render(defaults["text"], defaults["voice"])
     message = PhoneMessage(
         public_id="msg_sample0000000000000000",
         recipient=SAMPLE_RECIPIENT,

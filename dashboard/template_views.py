@@ -14,7 +14,12 @@ from dashboard.views import _actor, _form_error, _status_context, staff_required
 from phoneprovider import selectors
 from phoneprovider.errors import ApplicationError
 from phoneprovider.models import MessageType
-from phoneprovider.providers.templates import DEFAULT_BODIES, TemplateSyntaxError, check_syntax
+from phoneprovider.providers.templates import (
+    DEFAULT_BODIES,
+    TemplateRenderError,
+    TemplateSyntaxError,
+    check_syntax,
+)
 from phoneprovider.services.messages import message_queue
 from phoneprovider.services.templates import template_create, template_reset, template_update
 
@@ -68,6 +73,8 @@ def _preview(text_body: str, voice_body: str) -> dict:
             return {"error": exc.message, "error_field": field, "error_line": exc.line}
     try:
         rendered = sample_render(text_body, voice_body)
+    except TemplateRenderError as exc:
+        return {"error": exc.message, "error_field": exc.field, "error_line": None}
     except LiquidError as exc:
         return {"error": str(exc), "error_field": "", "error_line": None}
     return {

@@ -1,12 +1,77 @@
 """Phone templates: the built-in default bodies and Liquid rendering into as_text / as_voice."""
 
+import functools
+import time
+from collections.abc import Sized
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 
 from liquid import Environment
-from liquid.exceptions import LiquidError
+from liquid.exceptions import LiquidError, ResourceLimitError
 
-_liquid = Environment()
+# Bounds on one render, far above any real SMS or voice body (Twilio takes 1,600 characters) and
+# far below what hurts a web thread: a template is written by staff or through the API, and a
+# loop to 100,000,000 or a string squared by `split | join` must fail fast, not spin.
+MAX_LOOP_ITERATIONS = 10_000  # all loops of one render together, nested ones included
+MAX_OUTPUT_CHARS = 20_000
+MAX_VALUE_CHARS = 20_000  # any string or list a filter takes or makes
+MAX_NESTING = 30
+MAX_RENDER_SECONDS = 1.0
+
+_deadline: ContextVar[float] = ContextVar("liquid_render_deadline", default=float("inf"))
+
+
+def _limit(message: str) -> ResourceLimitError:
+    return ResourceLimitError(message, token=None)
+
+
+def _too_big(value) -> bool:
+    return isinstance(value, Sized) and not isinstance(value, dict) and len(value) > MAX_VALUE_CHARS
+
+
+def _check_filter(name: str, left, args) -> None:
+    if time.monotonic() > _deadline.get():
+        raise _limit(f"rendering took longer than {MAX_RENDER_SECONDS:g} s")
+    if _too_big(left) or any(_too_big(arg) for arg in args):
+        raise _limit(f"a value given to {name} is over {MAX_VALUE_CHARS} characters")
+    # The two filters whose result can be the product of their inputs' sizes: check first.
+    if name == "join" and isinstance(left, Sized) and not isinstance(left, str):
+        separator = str(args[0]) if args else " "
+        if len(left) * (len(separator) + 1) > MAX_VALUE_CHARS:
+            raise _limit(f"join would make over {MAX_VALUE_CHARS} characters")
+    if name == "replace" and isinstance(left, str) and len(args) >= 2:
+        old, new = str(args[0]), str(args[1])
+        count = left.count(old) if old else len(left) + 1
+        if len(left) + count * len(new) > MAX_VALUE_CHARS:
+            raise _limit(f"replace would make over {MAX_VALUE_CHARS} characters")
+
+
+def _bounded(name: str, filter_):
+    @functools.wraps(filter_)
+    def bounded(left, *args, **kwargs):
+        _check_filter(name, left, args)
+        result = filter_(left, *args, **kwargs)
+        if _too_big(result):
+            raise _limit(f"{name} made over {MAX_VALUE_CHARS} characters")
+        return result
+
+    return bounded
+
+
+class _BoundedEnvironment(Environment):
+    loop_iteration_limit = MAX_LOOP_ITERATIONS
+    output_stream_limit = MAX_OUTPUT_CHARS
+    local_namespace_limit = MAX_VALUE_CHARS
+    context_depth_limit = MAX_NESTING
+    block_nesting_limit = MAX_NESTING
+
+    def setup_tags_and_filters(self, *args, **kwargs) -> None:
+        super().setup_tags_and_filters(*args, **kwargs)
+        self.filters = {name: _bounded(name, f) for name, f in self.filters.items()}
+
+
+_liquid = _BoundedEnvironment()
 
 # Spoken as a short silence by text-to-speech engines; in text bodies it is dropped.
 VOICE_PAUSE = " . . . "
@@ -78,9 +143,47 @@ def check_syntax(body: str) -> None:
         raise TemplateSyntaxError(str(getattr(exc, "message", exc)), line) from exc
 
 
+class TemplateRenderError(ValueError):
+    """A body could not be rendered: a bound above was hit, or Liquid failed at render time.
+    ``field`` is ``text`` or ``voice``; the message is fit to show."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def render_body(body: str, variables: dict, *, pause: str = " ", field: str = "text") -> str:
+    """Render one body within the bounds; raises ``TemplateRenderError``."""
+    token = _deadline.set(time.monotonic() + MAX_RENDER_SECONDS)
+    try:
+        return _compiled(body).render(**variables, pause=pause).strip()
+    except ResourceLimitError as exc:
+        raise TemplateRenderError(
+            f"The {field} body does too much work: {_first_line(exc)} (at most "
+            f"{MAX_LOOP_ITERATIONS} loop iterations, {MAX_OUTPUT_CHARS} characters of output "
+            f"and of any value, {MAX_RENDER_SECONDS:g} s).",
+            field,
+        ) from None
+    except LiquidError as exc:
+        raise TemplateRenderError(
+            f"The {field} body could not be rendered: {_first_line(exc)}", field
+        ) from None
+    finally:
+        _deadline.reset(token)
+
+
+def _first_line(exc: LiquidError) -> str:
+    # Liquid's str() adds a source excerpt over several lines; the first says what went wrong.
+    return str(getattr(exc, "message", None) or exc).splitlines()[0]
+
+
 def render(text_body: str, voice_body: str, variables: dict) -> Rendered:
-    """Render both bodies with the Auth0 template variables; ``pause`` speaks only in voice."""
+    """Render both bodies with the Auth0 template variables; ``pause`` speaks only in voice.
+
+    Raises ``TemplateRenderError`` when a body breaks a bound (loops, output, value sizes,
+    nesting, time) or fails at render time."""
     return Rendered(
-        as_text=_compiled(text_body).render(**variables, pause=" ").strip(),
-        as_voice=_compiled(voice_body).render(**variables, pause=VOICE_PAUSE).strip(),
+        as_text=render_body(text_body, variables, pause=" ", field="text"),
+        as_voice=render_body(voice_body, variables, pause=VOICE_PAUSE, field="voice"),
     )

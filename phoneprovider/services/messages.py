@@ -22,7 +22,7 @@ from phoneprovider.models import (
 )
 from phoneprovider.phone import normalize_e164, normalize_sender
 from phoneprovider.providers import SendResult, custom, twilio
-from phoneprovider.providers.templates import DEFAULT_BODIES, render
+from phoneprovider.providers.templates import DEFAULT_BODIES, TemplateRenderError, render
 from phoneprovider.services import limits
 from phoneprovider.services.audit import audit_record
 
@@ -118,11 +118,16 @@ def message_queue(
             field="message_type",
         )
     defaults = DEFAULT_BODIES[message_type]
-    rendered = render(
-        template.text_body if template else defaults["text"],
-        template.voice_body if template else defaults["voice"],
-        template_variables(code=code, locale=locale, context=context),
-    )
+    try:
+        rendered = render(
+            template.text_body if template else defaults["text"],
+            template.voice_body if template else defaults["voice"],
+            template_variables(code=code, locale=locale, context=context),
+        )
+    except TemplateRenderError as exc:
+        raise ValidationError(
+            f"The {message_type} template cannot be sent: {exc.message}", field="message_type"
+        ) from None
     sender = normalize_sender(sender, field="from") if sender else ""
     if not sender and template is not None and template.from_number:
         sender = template.from_number

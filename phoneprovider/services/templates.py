@@ -5,7 +5,14 @@ from django.db import IntegrityError, transaction
 from phoneprovider.errors import Conflict, ValidationError
 from phoneprovider.models import MessageType, PhoneTemplate
 from phoneprovider.phone import normalize_sender
-from phoneprovider.providers.templates import DEFAULT_BODIES, TemplateSyntaxError, check_syntax
+from phoneprovider.providers.templates import (
+    DEFAULT_BODIES,
+    VOICE_PAUSE,
+    TemplateRenderError,
+    TemplateSyntaxError,
+    check_syntax,
+    render_body,
+)
 from phoneprovider.services.audit import audit_record
 
 BODY_MAX = 20000
@@ -23,6 +30,15 @@ def _body_clean(body: str, *, field: str) -> str:
         raise ValidationError(
             f"The {field} body is not valid Liquid: {exc.message}", field=field, line=exc.line
         ) from None
+    # A trial render with sample values, so a body that does unbounded work (a loop to 10^8) is
+    # refused now rather than at every send; sends are bounded the same way.
+    from phoneprovider.services.messages import template_variables
+
+    variables = template_variables(code="123456", locale="en", context={})
+    try:
+        render_body(body, variables, pause=VOICE_PAUSE if field == "voice" else " ", field=field)
+    except TemplateRenderError as exc:
+        raise ValidationError(exc.message, field=field) from None
     return body
 
 
