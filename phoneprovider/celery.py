@@ -29,7 +29,10 @@ def start_a_sandbox(**_) -> None:
 
     def warm_up() -> None:
         try:
-            runtime.warm_up(1, settings.ACTIONS_MEMORY_LIMIT_MB)
+            runtime.configure(backend=settings.ACTION_RUNTIME, deno_dir=str(settings.DENO_DIR))
+            runtime.warm_up(
+                1, settings.ACTIONS_MEMORY_LIMIT_MB, list(settings.OUTBOUND_ALLOWED_NETWORKS)
+            )
         except Exception:  # the first execution will start one (and report what goes wrong)
             logger.warning("Could not start a sandbox ahead of time.", exc_info=True)
 

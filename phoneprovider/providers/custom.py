@@ -90,6 +90,12 @@ def build_event(message, secrets: dict[str, str]) -> dict:
     return event
 
 
+def configure_runtime() -> None:
+    """Point the runtime at the engine and Deno cache the settings name (cheap when unchanged)."""
+    if runtime.backend() != settings.ACTION_RUNTIME:
+        runtime.configure(backend=settings.ACTION_RUNTIME, deno_dir=str(settings.DENO_DIR))
+
+
 def limits() -> runtime.Limits:
     return runtime.Limits(
         timeout_s=settings.ACTIONS_EXECUTION_TIMEOUT,
@@ -111,6 +117,7 @@ def run(
     dry_run: bool = False,
 ) -> runtime.Outcome:
     """Run handler code in the sandbox with this installation's capabilities and limits."""
+    configure_runtime()
     return runtime.execute(
         code,
         event,

@@ -36,7 +36,7 @@ ArrayBuffers escape its heap cap, some out-of-memory paths abort the whole proce
 """
 
 from phoneprovider.providers.http import HttpPolicy
-from phoneprovider.runtime._pool import configure, execute, shutdown, warm_up
+from phoneprovider.runtime._pool import BACKENDS, backend, configure, execute, shutdown, warm_up
 from phoneprovider.runtime._types import (
     CodeValidationError,
     FetchFn,
@@ -49,6 +49,7 @@ from phoneprovider.runtime.cache import CacheStore, MemoryCacheStore, RedisCache
 from phoneprovider.runtime.validate import MAX_SOURCE_BYTES, validate_source
 
 __all__ = [
+    "BACKENDS",
     "MAX_SOURCE_BYTES",
     "CacheStore",
     "CodeValidationError",
@@ -60,6 +61,7 @@ __all__ = [
     "MemoryCacheStore",
     "Outcome",
     "RedisCacheStore",
+    "backend",
     "configure",
     "execute",
     "shutdown",

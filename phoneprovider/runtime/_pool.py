@@ -28,11 +28,13 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from phoneprovider.runtime import _deno
 from phoneprovider.runtime._types import FetchFn, FetchRequest, Limits, Outcome
 from phoneprovider.runtime.cache import CacheStore
 
 CHILD = Path(__file__).resolve().parent / "_child.py"
 GRACE_S = 3.0
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 START_TIMEOUT_S = 30.0
 EXIT_MEMORY = 86
 EXIT_STUCK = 87
@@ -48,18 +50,30 @@ class _Deadline(Exception):
     pass
 
 
+class _MemoryExceeded(Exception):
+    pass
+
+
 class Sandbox:
     """One sandbox process and the pipe to it."""
 
-    def __init__(self, memory_mb: int):
+    def __init__(self, memory_mb: int, flavor: tuple = ("miniracer",)):
         self.memory_mb = memory_mb
+        self.flavor = flavor
         self.warm_keys: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._buf = bytearray()
+        self.rss_limit_pages = 0
         # The sandbox's stderr (V8 writes fatal errors there) is kept to explain a crash.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the sandbox
-        config = json.dumps({"memory_mb": memory_mb, "max_contexts": MAX_CONTEXTS_PER_SANDBOX})
+        if flavor[0] == "deno":
+            argv, env = _deno.command(memory_mb, flavor[1]), _deno.environment()
+        else:
+            config = json.dumps({"memory_mb": memory_mb, "max_contexts": MAX_CONTEXTS_PER_SANDBOX})
+            argv = [sys.executable, "-I", str(CHILD), config]
+            # Nothing of this process's environment (database URLs, keys) reaches the sandbox.
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", str(CHILD), config],
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -67,9 +81,10 @@ class Sandbox:
             close_fds=True,
             start_new_session=True,
             cwd="/",
-            # Nothing of this process's environment (database URLs, keys) reaches the sandbox.
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
+            env=env,
         )
+        if flavor[0] == "deno":
+            self.proc.stdin.write(_deno.init_message())
         self._out = self.proc.stdout.fileno()
         self._in = self.proc.stdin.fileno()
         os.set_blocking(self._in, False)
@@ -87,6 +102,17 @@ class Sandbox:
             self.kill()
             raise SandboxDied(f"The sandbox process did not start: {self.death_reason()[1]}")
         self.spawn_ms = (time.perf_counter() - self.started) * 1000
+
+    def _rss_pages(self) -> int:
+        try:
+            with open(f"/proc/{self.proc.pid}/statm", "rb") as f:
+                return int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            return 0
+
+    def arm_memory_watch(self, budget_mb: int) -> None:
+        if self.flavor[0] == "deno":
+            self.rss_limit_pages = self._rss_pages() + budget_mb * 1024 * 1024 // _PAGE
 
     # ---------------------------------------------------------------- pipe
     def _send(self, msg: dict, deadline: float | None = None) -> None:
@@ -117,7 +143,15 @@ class Sandbox:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise _Deadline()
-            if not self._poll.poll(min(remaining, 3600) * 1000):
+            if self.rss_limit_pages:
+                # Memory outside the V8 heap (ArrayBuffers) is not seen by V8's limit; the
+                # resident size is. Deno cannot watch itself without more permissions.
+                ready = self._poll.poll(min(remaining, 0.02) * 1000)
+                if self._rss_pages() > self.rss_limit_pages:
+                    raise _MemoryExceeded()
+                if not ready:
+                    continue
+            elif not self._poll.poll(min(remaining, 3600) * 1000):
                 continue
             chunk = os.read(self._out, 1 << 20)
             if not chunk:
@@ -189,6 +223,9 @@ class Sandbox:
             except _Deadline:
                 self.kill()
                 return {"status": "error", "error_kind": "timeout", "killed": True}
+            except _MemoryExceeded:
+                self.kill()
+                return {"status": "error", "error_kind": "memory", "killed": True}
             if msg is None:
                 self.alive = False
                 kind, detail = self.death_reason()
@@ -257,39 +294,41 @@ class Pool:
         self._waiters: collections.deque[list] = collections.deque()
         self._count = 0
         self._all: set[Sandbox] = set()
+        self._generations: dict[str, int] = {}
 
-    def checkout(self, key: str, memory_mb: int) -> Sandbox:
+    def checkout(self, key: str, memory_mb: int, flavor: tuple = ("miniracer",)) -> Sandbox:
         while True:
             waiter = None
             with self._lock:
-                got = self._take_idle(key, memory_mb) if not self._waiters else None
+                got = self._take_idle(key, memory_mb, flavor) if not self._waiters else None
                 if got is None:
                     if not self._waiters and self._count < self.max_processes:
                         self._count += 1
                         got = _SPAWN
                     else:
-                        waiter = [key, memory_mb, threading.Event(), None]
+                        waiter = [key, memory_mb, threading.Event(), None, flavor]
                         self._waiters.append(waiter)
             if waiter is not None:
                 waiter[2].wait()
                 got = waiter[3]
             if got is _SPAWN:
-                return self._spawn(memory_mb)
+                return self._spawn(memory_mb, flavor)
             if got.alive and got.proc.poll() is None:
                 return got
             with self._lock:
                 self._discard(got)
 
-    def _take_idle(self, key: str, memory_mb: int) -> Sandbox | None:
+    def _take_idle(self, key: str, memory_mb: int, flavor: tuple) -> Sandbox | None:
         pick = None
         for s in reversed(self._idle):
-            if s.memory_mb >= memory_mb:
+            if s.memory_mb >= memory_mb and s.flavor == flavor:
                 if key in s.warm_keys:
                     pick = s
                     break
                 pick = pick or s
         if pick is None and self._idle and self._count >= self.max_processes:
-            # Only sandboxes started for a smaller memory limit are idle: replace one.
+            # Only sandboxes started for a smaller memory limit or another engine or network
+            # allowance are idle: replace one.
             self._discard(self._idle.pop(0))
             self._count += 1
             return _SPAWN  # type: ignore[return-value]
@@ -297,9 +336,12 @@ class Pool:
             self._idle.remove(pick)
         return pick
 
-    def _spawn(self, memory_mb: int) -> Sandbox:
+    def _spawn(self, memory_mb: int, flavor: tuple) -> Sandbox:
         try:
-            sandbox = Sandbox(max(memory_mb, 128))
+            # mini-racer's isolates get their own hard limit per execution; a Deno process's heap
+            # limit follows the execution's memory limit.
+            size = max(memory_mb, 128) if flavor[0] == "miniracer" else memory_mb
+            sandbox = Sandbox(size, flavor)
             sandbox.wait_ready()
         except BaseException:
             with self._lock:
@@ -338,7 +380,9 @@ class Pool:
             else:
                 sandbox.warm_keys.pop(key, None)
             if self._waiters:
-                fits = [w for w in self._waiters if w[1] <= sandbox.memory_mb]
+                fits = [
+                    w for w in self._waiters if w[1] <= sandbox.memory_mb and w[4] == sandbox.flavor
+                ]
                 waiter = next((w for w in fits if w[0] in sandbox.warm_keys), None)
                 waiter = waiter or (fits[0] if fits else None)
                 if waiter is not None:
@@ -347,6 +391,18 @@ class Pool:
                     waiter[2].set()
                     return
             self._idle.append(sandbox)
+
+    def context_id(self, key: str) -> str:
+        """The key a sandbox keeps the context under: a new one after ``retire``, so a context
+        that failed is never reused, even one kept warm in another sandbox."""
+        generation = self._generations.get(key)
+        return f"{key}#{generation}" if generation else key
+
+    def retire(self, key: str) -> None:
+        with self._lock:
+            if len(self._generations) > 10_000:
+                self._generations.clear()
+            self._generations[key] = self._generations.get(key, 0) + 1
 
     def close(self) -> None:
         with self._lock:
@@ -384,8 +440,35 @@ def get_pool() -> Pool:
     return pool
 
 
-def configure(*, max_processes: int | None = None) -> None:
-    global _max_processes
+BACKENDS = ("miniracer", "deno")
+_backend = os.environ.get("ACTION_RUNTIME", "miniracer")
+
+
+def backend() -> str:
+    return _backend
+
+
+def flavor_for(allowed_networks, memory_mb: int) -> tuple:
+    """What a sandbox process must have been started with to serve an execution: the engine and,
+    for Deno (whose network permissions and heap limit are fixed at start), the allowed networks
+    and the memory limit."""
+    if _backend == "deno":
+        return ("deno", tuple(sorted(str(n) for n in allowed_networks or ())), memory_mb)
+    return ("miniracer",)
+
+
+def configure(
+    *, max_processes: int | None = None, backend: str | None = None, deno_dir: str | None = None
+) -> None:
+    """``backend``: "miniracer" or "deno" (the ``ACTION_RUNTIME`` environment variable sets the
+    default); sandboxes of the other engine are stopped as they come back to the pool."""
+    global _max_processes, _backend
+    if deno_dir is not None:
+        _deno.DENO_DIR = str(deno_dir)
+    if backend is not None:
+        if backend not in BACKENDS:
+            raise ValueError(f"Unknown action runtime {backend!r}; choose one of {BACKENDS}")
+        _backend = backend
     if max_processes is not None:
         _max_processes = max_processes
         if _pool is not None:
@@ -412,10 +495,11 @@ def shutdown() -> None:
             _pool = None
 
 
-def warm_up(processes: int = 1, memory_mb: int = 128) -> None:
+def warm_up(processes: int = 1, memory_mb: int = 128, allowed_networks=()) -> None:
     """Start sandbox processes ahead of the first execution (e.g. in worker_process_init)."""
     pool = get_pool()
-    started = [pool.checkout(f"__warm_up_{i}__", memory_mb) for i in range(processes)]
+    flavor = flavor_for(allowed_networks, memory_mb)
+    started = [pool.checkout(f"__warm_up_{i}__", memory_mb, flavor) for i in range(processes)]
     for s in started:
         pool.checkin(s, "", False)
 
@@ -585,10 +669,11 @@ def execute(
                 "max_response_bytes": http_policy.max_response_bytes,
                 "max_redirects": http_policy.max_redirects,
             }
+        key = get_pool().context_id(context_key)
         req = {
             "op": "exec",
             "id": 0,
-            "key": context_key,
+            "key": key,
             "source": source,
             "trigger": trigger,
             "event": ev,
@@ -606,15 +691,20 @@ def execute(
             },
         }
         pool = get_pool()
+        flavor = flavor_for(
+            http_policy.allowed_networks if http_policy is not None else (), int(limits.memory_mb)
+        )
         spawned_ms = 0.0
         res: dict = {}
         for attempt in range(2):
-            sandbox = pool.checkout(context_key, int(limits.memory_mb))
+            sandbox = pool.checkout(key, int(limits.memory_mb), flavor)
+            sandbox.arm_memory_watch(int(limits.memory_mb) + 32)
             spawned_ms += sandbox.spawn_ms
             sandbox.spawn_ms = 0.0
             res = {}
             try:
                 res = sandbox.run(req, fetch, time.monotonic() + float(limits.timeout_s) + GRACE_S)
+                sandbox.rss_limit_pages = 0
                 break
             except SandboxDied:
                 # It died while idle (killed from outside): nothing ran yet, use a fresh one.
@@ -622,9 +712,10 @@ def execute(
                 if attempt:
                     raise
             finally:
-                pool.checkin(
-                    sandbox, context_key, res.get("status") in ("delivered", "drop", "retry")
-                )
+                ok = res.get("status") in ("delivered", "drop", "retry")
+                pool.checkin(sandbox, key, ok)
+                if not ok:
+                    pool.retire(context_key)
         outcome = _outcome_from(res, limits, redactor)
         stats.update({k: v for k, v in (res.get("stats") or {}).items() if k in stats})
         if spawned_ms:

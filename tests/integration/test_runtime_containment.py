@@ -17,6 +17,7 @@ import subprocess
 
 import pytest
 
+from phoneprovider import runtime
 from phoneprovider.models import PhoneMessage
 from phoneprovider.services import messages
 from tests.conftest import WorkerProcess, wait_for, worker_environment
@@ -37,10 +38,12 @@ def module_redis(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def sandbox_worker(django_db_setup, django_db_blocker, module_redis, tmp_path_factory):
+@pytest.fixture(scope="module", params=runtime.BACKENDS)
+def sandbox_worker(request, django_db_setup, django_db_blocker, module_redis, tmp_path_factory):
+    """One worker per engine (``ACTION_RUNTIME``): every case runs on each."""
     with django_db_blocker.unblock():
         env = worker_environment(
+            ACTION_RUNTIME=request.param,
             REDIS_URL=module_redis,
             CONFIG_CACHE_SECONDS="0",  # its cache is not the test process's
             MESSAGE_MAX_ATTEMPTS="1",

@@ -1,0 +1,262 @@
+// The Deno runtime process: started by runtime/_deno.py, it talks JSON lines over stdin/stdout
+// (the protocol of _child.py, so the same pool drives both engines):
+//   parent -> here   {op: 'init', worker_source}  once, first: the context code (worker.js)
+//                    {op: 'exec', id, key, source, ...}   one execution
+//                    {op: 'fetch_result', id, fid, resp}  answer to a host fetch
+//                    {op: 'exit'}
+//   here -> parent   {op: 'ready'}, {op: 'fetch', id, fid, timeout_s, req}, {op: 'result', id, ...}
+// This thread never runs handler code: every context is a Web Worker (its own isolate and
+// realm), one per context key, so this thread stays free to enforce deadlines and can stop a
+// runaway context with terminate() without losing the process. A heap blow-up still aborts the
+// whole process (V8's limit is process-wide); the parent reads that death as "memory".
+import '../js/acorn-8.19.0.js';
+
+const IDLE_CHECK_MS = 1000;
+const SNAPSHOT_WAIT_MS = 300;
+const MAX_CONTEXTS = 8;
+const encoder = new TextEncoder();
+const out = Deno.stdout.writable.getWriter();
+const send = (msg) => out.write(encoder.encode(JSON.stringify(msg) + '\n'));
+
+let workerUrl = null;
+let spare = null;
+const contexts = new Map(); // key -> Context
+const running = new Map(); // exec id -> Context
+
+class Context {
+  constructor() {
+    this.worker = new Worker(workerUrl, { type: 'module' });
+    this.waiters = [];
+    this.exec = null;
+    this.queue = Promise.resolve();
+    this.dead = false;
+    this.source = null;
+    this.worker.onmessage = (e) => this.onMessage(e.data);
+    this.worker.onerror = (e) => { e.preventDefault(); this.kill(); };
+  }
+  onMessage(m) {
+    if (m.op === 'fetch' && this.exec) {
+      const { id, timeoutS } = this.exec;
+      send({ op: 'fetch', id, fid: m.fid, timeout_s: timeoutS, req: m.req });
+      return;
+    }
+    const i = this.waiters.findIndex((w) => w.op === m.op);
+    if (i >= 0) this.waiters.splice(i, 1)[0].resolve(m);
+  }
+  next(op, ms) {
+    return new Promise((resolve) => {
+      const waiter = { op, resolve };
+      this.waiters.push(waiter);
+      if (ms !== undefined) {
+        setTimeout(() => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) { this.waiters.splice(i, 1); resolve(null); }
+        }, Math.max(0, ms));
+      }
+    });
+  }
+  kill() {
+    if (this.dead) return;
+    this.dead = true;
+    this.worker.terminate();
+    for (const w of this.waiters.splice(0)) w.resolve(null);
+  }
+}
+
+function takeSpare() {
+  const ctx = spare || new Context();
+  spare = null;
+  setTimeout(() => { if (!spare) spare = new Context(); }, 0);
+  return ctx;
+}
+
+function syntaxError(source, message) {
+  let line = null, column = null;
+  try {
+    globalThis.acorn.parse(source, { ecmaVersion: 'latest', sourceType: 'script', allowHashBang: true, allowReturnOutsideFunction: true });
+  } catch (e) {
+    if (e.loc) { line = e.loc.line; column = e.loc.column + 1; }
+  }
+  const where = line && column ? ` (line ${line}, column ${column})` : (line ? ` (line ${line})` : '');
+  return {
+    name: 'SyntaxError',
+    message: `${message}${where}`,
+    stack: line ? `SyntaxError: ${message}\n    at handler.js:${line}:${column || 1}` : '',
+  };
+}
+
+const memoryMessage = (l) => `The handler used more memory than allowed (${l.memory_mb} MB) and was stopped.`;
+
+function fill(res, r, limits) {
+  res.logs = r.logs || [];
+  res.logs_truncated = !!r.logsTruncated;
+  res.cache_changes = r.cacheChanges || {};
+  res.fetches = r.fetches || [];
+  if (r.limitHit === 'fetch_limit') {
+    const n = limits.max_fetches;
+    res.status = 'error';
+    res.error_kind = 'fetch_limit';
+    res.reason = `The handler made more than ${n} fetch requests; an execution may make at most ${n}.`;
+    res.error = { name: 'Error', message: res.reason, stack: '' };
+    return;
+  }
+  let error = r.error;
+  if (error) {
+    let kind = { missing: 'load', not_async: 'load', throw: 'load' }[r.loadError] || 'runtime';
+    if (error.name === 'RangeError' && /allocation failed/.test(error.message || '')) {
+      error = { ...error, message: `${memoryMessage(limits)} (${error.message})` };
+      Object.assign(res, { status: 'error', error_kind: 'memory', error, reason: error.message });
+      return;
+    }
+    if (error.nonError) kind = 'runtime';
+    delete error.nonError;
+    const reason = kind === 'load' ? error.message : `${error.name}: ${error.message}`;
+    Object.assign(res, { status: 'error', error_kind: kind, error, reason });
+    return;
+  }
+  const outcome = r.outcome || { status: 'delivered', reason: '' };
+  res.status = outcome.status || 'delivered';
+  res.reason = outcome.reason || '';
+}
+
+async function boot(req, deadline) {
+  const ctx = takeSpare();
+  ctx.source = req.source;
+  ctx.worker.postMessage({ op: 'define', source: req.source });
+  const defined = await ctx.next('defined', deadline - Date.now());
+  if (!defined) { ctx.kill(); return { timeout: true }; }
+  if (defined.error) {
+    ctx.kill();
+    return { syntax: syntaxError(req.source, defined.error.message) };
+  }
+  return { ctx };
+}
+
+async function execute(req) {
+  const limits = req.limits;
+  const started = Date.now();
+  const deadline = started + limits.timeout_s * 1000;
+  const res = { op: 'result', id: req.id, stats: {} };
+  let bootMs = 0;
+  let ctx = contexts.get(req.key);
+  if (ctx && (ctx.dead || ctx.source !== req.source)) { ctx.kill(); contexts.delete(req.key); ctx = null; }
+  const warm = !!ctx;
+  for (let attempt = 0; ; attempt++) {
+    if (!ctx) {
+      const t = performance.now();
+      const b = await boot(req, deadline);
+      bootMs += performance.now() - t;
+      if (b.syntax) {
+        Object.assign(res, { status: 'error', error_kind: 'syntax', reason: b.syntax.message, error: b.syntax });
+        res.stats = { boot_ms: bootMs, execution_ms: 0, fetch_ms: 0, warm };
+        return res;
+      }
+      if (b.timeout) return timedOut(res, null, limits, started, bootMs, warm);
+      ctx = b.ctx;
+      contexts.set(req.key, ctx);
+      while (contexts.size > MAX_CONTEXTS) {
+        const [oldKey, old] = contexts.entries().next().value;
+        contexts.delete(oldKey);
+        old.kill();
+      }
+    } else {
+      contexts.delete(req.key);
+      contexts.set(req.key, ctx);
+    }
+    const t = performance.now();
+    ctx.exec = { id: req.id, timeoutS: limits.fetch_timeout_s };
+    running.set(req.id, ctx);
+    const done = ctx.next('done');
+    ctx.worker.postMessage({
+      op: 'run', trigger: req.trigger, event: req.event, cache: req.cache || {}, dry_run: req.dry_run,
+      host_fetch: req.host_fetch, policy: req.policy, limits,
+    });
+    // Code a previous execution left running (an un-awaited loop) keeps the worker from
+    // starting this one: replace the worker and run this execution on a fresh one.
+    const ack = await ctx.next('started', Math.min(IDLE_CHECK_MS, deadline - Date.now()));
+    if (!ack) {
+      running.delete(req.id);
+      ctx.kill();
+      contexts.delete(req.key);
+      ctx = null;
+      if (attempt === 0 && Date.now() < deadline) continue;
+      return timedOut(res, null, limits, started, bootMs, warm);
+    }
+    const msg = await Promise.race([done, new Promise((r) => setTimeout(() => r(null), Math.max(0, deadline - Date.now())))]);
+    running.delete(req.id);
+    ctx.exec = null;
+    if (!msg) return timedOut(res, ctx, limits, started, bootMs, warm, req.key);
+    const r = msg.result;
+    fill(res, r, limits);
+    const loadMs = r.loadMs || 0;
+    res.stats = {
+      boot_ms: Math.round((bootMs + loadMs) * 1000) / 1000,
+      execution_ms: Math.max(0, Math.round((performance.now() - t - loadMs) * 1000) / 1000),
+      fetch_ms: Math.round((r.fetchMs || 0) * 1000) / 1000,
+      warm,
+    };
+    if (res.status === 'error') { ctx.kill(); contexts.delete(req.key); }
+    return res;
+  }
+}
+
+async function timedOut(res, ctx, limits, started, bootMs, warm, key) {
+  if (ctx) {
+    // A never-settling promise leaves the worker idle: keep what it logged. A busy one
+    // (a loop) gives nothing back in time, which is fine.
+    ctx.worker.postMessage({ op: 'snapshot' });
+    const snap = await ctx.next('snapshot', SNAPSHOT_WAIT_MS);
+    if (snap && snap.snap) {
+      res.logs = snap.snap.logs || [];
+      res.logs_truncated = !!snap.snap.logsTruncated;
+      res.cache_changes = snap.snap.cacheChanges || {};
+      res.fetches = snap.snap.fetches || [];
+    }
+    ctx.kill();
+    if (key !== undefined && contexts.get(key) === ctx) contexts.delete(key);
+  }
+  res.status = 'error';
+  res.error_kind = 'timeout';
+  res.reason = `The handler did not finish within ${limits.timeout_s} s and was stopped.`;
+  res.error = { name: 'Error', message: res.reason, stack: '' };
+  res.stats = { boot_ms: bootMs, execution_ms: Date.now() - started, fetch_ms: 0, warm };
+  return res;
+}
+
+async function handle(msg) {
+  if (msg.op === 'exec') {
+    let res;
+    try {
+      res = await execute(msg);
+    } catch (e) {
+      res = { op: 'result', id: msg.id, status: 'error', error_kind: 'crashed', reason: `The sandbox failed: ${e && e.message}`, stats: {}, recycle: true };
+    }
+    await send(res);
+    if (res.recycle) Deno.exit(0);
+  } else if (msg.op === 'fetch_result') {
+    const ctx = running.get(msg.id);
+    if (ctx && !ctx.dead) ctx.worker.postMessage({ op: 'fetched', fid: msg.fid, resp: msg.resp });
+  } else if (msg.op === 'init') {
+    workerUrl = URL.createObjectURL(new Blob([msg.worker_source], { type: 'application/javascript' }));
+    spare = new Context();
+    // Warm the engine (a worker's first start pays for loading the Node modules) before ready.
+    spare.worker.postMessage({ op: 'define', source: '' });
+    await spare.next('defined');
+    await send({ op: 'ready', pid: Deno.pid });
+  } else if (msg.op === 'exit') {
+    Deno.exit(0);
+  }
+}
+
+let buffered = '';
+const decoder = new TextDecoder();
+for await (const chunk of Deno.stdin.readable) {
+  buffered += decoder.decode(chunk, { stream: true });
+  let nl;
+  while ((nl = buffered.indexOf('\n')) >= 0) {
+    const line = buffered.slice(0, nl);
+    buffered = buffered.slice(nl + 1);
+    if (line.trim()) handle(JSON.parse(line));
+  }
+}
+Deno.exit(0);
