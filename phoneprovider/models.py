@@ -421,3 +421,19 @@ class PurgeRun(models.Model):
             + self.executions_removed
             + self.audit_entries_removed
         )
+
+
+class LimitWindow(models.Model):
+    """One window of an abuse-limit counter, used when no Redis is configured (or it is down).
+
+    ``key`` names the limit, the (keyed-hash) subject and the window number, so a counter is one
+    row updated in place: a send costs the same at any table size. Rows outlive their window by
+    one window (the sliding counter weighs the previous one) and the sweeper deletes them after.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

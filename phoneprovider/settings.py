@@ -261,4 +261,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-messages": {"task": "phoneprovider.sweep_messages", "schedule": MESSAGE_SWEEP_INTERVAL},
     "purge-expired": {"task": "phoneprovider.purge_expired", "schedule": RETENTION_PURGE_INTERVAL},
 }
+# Where the abuse-limit counters live: a Redis URL (by default REDIS_URL), or "database" for the
+# LimitWindow table (the default without Redis, and the fallback while Redis is unreachable).
+LIMITS_STORAGE_URL = env.str("LIMITS_STORAGE_URL", default=REDIS_URL) or "database"
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)

@@ -5,6 +5,7 @@ test database, the test broker and the loopback servers, exactly as `celery -A p
 worker` runs in production.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -34,6 +35,16 @@ def fresh_configuration_copies():
     from phoneprovider import config_cache
 
     config_cache._announce()
+
+
+@pytest.fixture(autouse=True)
+def fresh_limit_counters():
+    """Each test starts with no abuse-limit counts in Redis (database rows go with the test)."""
+    from phoneprovider.services import limit_counters
+
+    # A test that took Redis down left no counts there to clear.
+    with contextlib.suppress(Exception):
+        limit_counters.reset(in_database=False)
 
 
 @pytest.fixture(scope="session")

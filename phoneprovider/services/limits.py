@@ -1,20 +1,18 @@
 """Abuse limits that sit before any provider code runs (SMS pumping costs real money).
 
-Counts come from the message table itself, so every worker and web process sees the same
-numbers without a separate counter store. Two racing requests can both pass a limit at its edge;
-the overshoot is bounded by the number of concurrent requests, which is acceptable for abuse
-limits and keeps the hot path free of locks.
+Per-number, per-prefix and global limits are atomic counters (``limit_counters``: Redis when
+configured, the database otherwise), shared by every web and worker process; country rules are
+read from the policy.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import phonenumbers
 from django.db import transaction
-from django.utils import timezone
 
 from phoneprovider.errors import ValidationError
-from phoneprovider.models import DeliveryPolicy, PhoneMessage
+from phoneprovider.models import DeliveryPolicy
+from phoneprovider.services import limit_counters as counters
 from phoneprovider.services.audit import audit_record
 
 COUNTRY_FIELDS = (
@@ -83,10 +81,15 @@ def _messages(count: int) -> str:
     return f"{count} message" if count == 1 else f"{count} messages"
 
 
-def limits_check(
-    policy: DeliveryPolicy, *, recipient: str, delivery_method: str
-) -> LimitHit | None:
-    """The first rule this send would break, or None."""
+def limits_take(policy: DeliveryPolicy, *, recipient: str, delivery_method: str) -> LimitHit | None:
+    """The first rule this send breaks, or None; a send that breaks none is counted.
+
+    Counting and checking are one atomic step per limit, so concurrent sends never together get
+    past a limit. The limits are taken narrowest first; a send refused by a wider one (prefix,
+    global) has already been counted against the narrower ones it passed, which errs towards
+    refusing, never towards sending more than a limit allows. A refused send counts toward the
+    limit that refused it in no case.
+    """
     region = _region(recipient)
     allowed = getattr(policy, f"{delivery_method}_countries_allowed")
     denied = getattr(policy, f"{delivery_method}_countries_denied")
@@ -96,32 +99,51 @@ def limits_check(
             f"{delivery_method.capitalize()} messages to {region or 'this country'} are not "
             "allowed by the country rules.",
         )
-    now = timezone.now()
-    recent = PhoneMessage.objects.exclude(status=PhoneMessage.Status.BLOCKED)
-    if policy.recipient_per_hour and (
-        recent.filter(recipient=recipient, created_at__gte=now - timedelta(hours=1)).count()
-        >= policy.recipient_per_hour
+    if policy.recipient_per_hour and not counters.take(
+        counters.PerHour(policy.recipient_per_hour, namespace=counters.NAMESPACE),
+        "recipient",
+        counters.subject(recipient),
     ):
         return LimitHit(
             "recipient_per_hour",
             f"This number already got {_messages(policy.recipient_per_hour)} in the last hour.",
         )
-    minute_ago = now - timedelta(minutes=1)
     prefix = recipient[: policy.prefix_digits]
-    if policy.prefix_per_minute and (
-        recent.filter(recipient__startswith=prefix, created_at__gte=minute_ago).count()
-        >= policy.prefix_per_minute
+    if policy.prefix_per_minute and not counters.take(
+        counters.PerMinute(policy.prefix_per_minute, namespace=counters.NAMESPACE),
+        "prefix",
+        counters.subject(prefix),
     ):
         return LimitHit(
             "prefix_per_minute",
             f"Numbers starting {prefix} already got {_messages(policy.prefix_per_minute)} in "
             "the last minute.",
         )
-    if policy.global_per_minute and (
-        recent.filter(created_at__gte=minute_ago).count() >= policy.global_per_minute
+    if policy.global_per_minute and not counters.take(
+        counters.PerMinute(policy.global_per_minute, namespace=counters.NAMESPACE), "global"
     ):
         return LimitHit(
             "global_per_minute",
             f"{_messages(policy.global_per_minute)} already went out in the last minute.",
         )
     return None
+
+
+def limits_forget_number(e164: str) -> None:
+    """Erase what the abuse limits keep about one number (its per-hour counts).
+
+    Counter keys hold only a keyed hash of the number; this drops those counts in the database
+    and in Redis. Prefix and global counters are shared by many numbers and stay.
+    """
+    item = counters.PerHour(1, namespace=counters.NAMESPACE)
+    counters.forget(item, "recipient", counters.subject(e164))
+
+
+def limits_reset() -> None:
+    """Forget every abuse-limit count (an operator starting afresh, and tests)."""
+    counters.reset()
+
+
+def limits_prune() -> int:
+    """Delete database counter windows that no longer count. Returns how many went."""
+    return counters.prune()

@@ -132,7 +132,7 @@ def message_queue(
     if not sender and template is not None and template.from_number:
         sender = template.from_number
     policy = config.policy()
-    hit = limits.limits_check(policy, recipient=recipient, delivery_method=delivery_method)
+    hit = limits.limits_take(policy, recipient=recipient, delivery_method=delivery_method)
     blocked = hit is not None and policy.mode == policy.Mode.ENFORCE
     message = PhoneMessage(
         idempotency_key=idempotency_key or None,
@@ -374,7 +374,8 @@ def message_sweep() -> dict:
     for pk in stuck + due:
         _enqueue(pk)
         requeued += 1
-    return {"expired_claims": expired, "requeued": requeued}
+    pruned = limits.limits_prune()
+    return {"expired_claims": expired, "requeued": requeued, "limit_windows_pruned": pruned}
 
 
 # Twilio's final statuses; anything else (queued, sending, sent, ringing…) is progress only.

@@ -172,7 +172,7 @@ def test_sweeper_requeues_expired_claims_and_lost_enqueues(twilio, no_enqueue):
     PhoneMessage.objects.filter(pk=lost.pk).update(updated_at=past)
     fresh = MessageFactory()
     result = messages.message_sweep()
-    assert result == {"expired_claims": 1, "requeued": 2}
+    assert result == {"expired_claims": 1, "requeued": 2, "limit_windows_pruned": 0}
     assert sorted(no_enqueue) == sorted([stuck.pk, lost.pk]) and fresh.pk not in no_enqueue
     stuck.refresh_from_db()
     assert stuck.status == "queued"
