@@ -20,6 +20,10 @@ from phoneprovider.services.tokens import token_revoke
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is shown, never written: no add, change or delete, and no bulk actions."""
+
+    actions = None
+
     def has_add_permission(self, request):
         return False
 
@@ -35,10 +39,18 @@ class ReadOnlyInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
 
+    def get_readonly_fields(self, request, obj=None):
+        # Every listed field is read-only, so the inline's form is built without them: a form
+        # may not name a non-editable field (auto_now, auto_now_add), which was a FieldError.
+        return self.fields
+
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
