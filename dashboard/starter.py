@@ -4,8 +4,6 @@ It must work as is once its two secrets are set: the browser test saves it uncha
 the secrets and expects a loopback gateway to receive the message.
 """
 
-STARTER_SECRETS = ("GATEWAY_URL", "GATEWAY_TOKEN")
-
 STARTER_HANDLER = """\
 /**
  * Deliver a phone message through your own SMS / voice gateway.

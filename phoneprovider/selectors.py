@@ -80,10 +80,6 @@ def message_get(public_id: str) -> PhoneMessage:
         raise NotFound("The message does not exist.") from None
 
 
-def message_list() -> QuerySet[PhoneMessage]:
-    return PhoneMessage.objects.all()
-
-
 def message_last_execution(message: PhoneMessage) -> Execution | None:
     attempt = message.attempts.select_related("execution").order_by("-number").first()
     return attempt.execution if attempt else None

@@ -11,23 +11,6 @@ from django.core.cache import caches
 from phoneprovider import runtime
 from phoneprovider.providers import SendResult
 
-_SAMPLE_USER = {
-    "user_id": "auth0|5f7c8ec7c33c6c004bbafe82",
-    "name": "Jane Doe",
-    "nickname": "jane",
-    "given_name": "Jane",
-    "family_name": "Doe",
-    "email": "jane.doe@example.com",
-    "email_verified": True,
-    "phone_verified": True,
-    "picture": "https://example.com/jane.png",
-    "created_at": "2024-01-01T00:00:00.000Z",
-    "updated_at": "2024-01-01T00:00:00.000Z",
-    "app_metadata": {},
-    "user_metadata": {},
-    "identities": [],
-}
-
 
 def tenant() -> dict:
     out = {"id": settings.TENANT_NAME, "friendly_name": settings.TENANT_FRIENDLY_NAME}

@@ -168,9 +168,12 @@ def test_retry_on_5xx_means_five_more_attempts_with_the_same_key_then_failed(
     assert [a.outcome for a in attempts] == ["retry"] * 6
     # Auth0 cuts the reason at 1024 characters.
     assert all(len(a.execution.reason) == 1024 for a in attempts)
-    # Backoff: every retry but the last was scheduled with a delay (the first send had none).
+    # Backoff: every retry but the last was scheduled with a delay (the first send had none),
+    # within the exponential window of its attempt (full jitter, capped).
     assert enqueued[0] is None and len(enqueued) == 6
-    assert all(d is not None and d >= 0 for d in enqueued[1:])
+    for attempt, delay in enumerate(enqueued[1:], start=1):
+        window = min(messages.RETRY_CAP_SECONDS, messages.RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+        assert delay is not None and 0 <= delay <= window
     keys = [request.headers["Idempotency-Key"] for request, _ in gateway.log]
     assert keys == [message.public_id] * 6
     assert all(
