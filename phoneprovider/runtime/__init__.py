@@ -33,6 +33,8 @@ ArrayBuffers escape its heap cap, some out-of-memory paths abort the whole proce
    outcome carries: reason, error, logs, fetch records.
 
 ``validate_source`` (``validate.py``) only parses: it runs acorn over the code as data.
+``load_check`` (also ``validate.py``) then loads the module once through ``execute`` with its
+handler swapped for a no-op, so code that throws at its top level is refused before deploy.
 """
 
 from phoneprovider.providers.http import HttpPolicy
@@ -46,7 +48,7 @@ from phoneprovider.runtime._types import (
     Outcome,
 )
 from phoneprovider.runtime.cache import CacheStore, MemoryCacheStore, RedisCacheStore
-from phoneprovider.runtime.validate import MAX_SOURCE_BYTES, validate_source
+from phoneprovider.runtime.validate import MAX_SOURCE_BYTES, load_check, validate_source
 
 __all__ = [
     "BACKENDS",
@@ -64,6 +66,7 @@ __all__ = [
     "backend",
     "configure",
     "execute",
+    "load_check",
     "shutdown",
     "validate_source",
     "warm_up",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -136,3 +137,53 @@ def validate_source(source: str, trigger: str = "custom-phone-provider") -> None
     result = json.loads(_check(source, export_name, other))
     if not result.get("ok"):
         raise CodeValidationError(result["message"], result.get("line"), result.get("column"))
+
+
+# Appended to the code for the load check: once the module has loaded, the handler is replaced
+# by one that does nothing, so only the module's top level runs (never the handler itself).
+_LOAD_ONLY = (
+    "\n;(function (m, name) {"
+    " var f = m.exports && m.exports[name];"
+    " if (typeof f === 'function') m.exports[name] = async function () {};"
+    " })(module, {name});\n"
+)
+_HANDLER_FRAME = re.compile(r"handler\.js:(\d+):(\d+)")
+LOAD_TIMEOUT_S = 5.0
+
+
+def load_check(source: str, trigger: str = "custom-phone-provider") -> None:
+    """Load ``source`` once in a sandbox process of the configured engine, as a worker would,
+    without calling its handler; raise ``CodeValidationError`` (with the line, when the error's
+    stack names one) if the module throws, hangs or exhausts memory while it loads.
+
+    Run it after ``validate_source``: it is what catches code that parses but throws at its top
+    level. ``fetch`` is a dry run here (answered locally); no secrets are given.
+    """
+    from phoneprovider.runtime._pool import execute
+    from phoneprovider.runtime._types import Limits
+
+    export_name = EXPORTS[trigger][0]
+    outcome = execute(
+        source + _LOAD_ONLY.replace("{name}", json.dumps(export_name)),
+        {},
+        trigger=trigger,
+        context_key="load-check",
+        secrets={},
+        dry_run=True,
+        limits=Limits(timeout_s=LOAD_TIMEOUT_S, max_fetches=5),
+    )
+    if outcome.status != "error":
+        return
+    error = outcome.error or {}
+    message = error.get("message") or outcome.reason or "The code failed to load."
+    if outcome.error_kind == "timeout":
+        raise CodeValidationError(f"The code did not finish loading within {LOAD_TIMEOUT_S:g} s.")
+    if message.startswith("The code must export"):
+        raise CodeValidationError(message)
+    if error.get("name") and error["name"] != "Error":
+        message = f"{error['name']}: {message}"
+    match = _HANDLER_FRAME.search(error.get("stack") or "")
+    line = column = None
+    if match and int(match.group(1)) <= source.count("\n") + 1:
+        line, column = int(match.group(1)), int(match.group(2))
+    raise CodeValidationError(f"The code throws while it loads: {message}", line, column)

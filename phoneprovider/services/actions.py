@@ -9,7 +9,7 @@ from django.utils import timezone
 from phoneprovider import selectors
 from phoneprovider.errors import Conflict, ValidationError
 from phoneprovider.models import Action, ActionSecret, ActionVersion
-from phoneprovider.runtime import CodeValidationError, validate_source
+from phoneprovider.runtime import CodeValidationError, load_check, validate_source
 from phoneprovider.services.audit import MASK, audit_record
 
 MAX_SECRETS = 30
@@ -28,6 +28,15 @@ def code_validate(code: str, trigger_id: str) -> None:
     """Parse the handler (never run it) and check its export; errors carry line and column."""
     try:
         validate_source(code, trigger=trigger_id)
+    except CodeValidationError as exc:
+        raise ValidationError(exc.message, field="code", line=exc.line, column=exc.column) from None
+
+
+def code_load_check(code: str, trigger_id: str) -> None:
+    """Load the module once in the sandbox (its top level runs, the handler does not): code that
+    throws as it loads is refused before it is deployed, with the error and its line."""
+    try:
+        load_check(code, trigger=trigger_id)
     except CodeValidationError as exc:
         raise ValidationError(exc.message, field="code", line=exc.line, column=exc.column) from None
 
@@ -168,6 +177,7 @@ def action_update(
 def _deploy_snapshot(
     action: Action, *, actor: str, code: str, runtime: str, dependencies: list, secrets_json: str
 ) -> ActionVersion:
+    code_load_check(code, action.trigger_id)
     last = action.versions.order_by("-number").values_list("number", flat=True).first() or 0
     action.versions.filter(deployed=True).update(deployed=False)
     version = ActionVersion.objects.create(

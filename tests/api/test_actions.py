@@ -177,6 +177,22 @@ def test_deploy_invalid_code_is_400_with_position_and_deploys_nothing(api, actio
     assert not ActionVersion.objects.exists()
 
 
+THROWS_AT_LOAD = 'const ready = false;\nif (!ready) throw new Error("boom at load");\n' + HANDLER
+
+
+def test_deploy_of_code_that_throws_at_load_is_400_with_its_line_and_deploys_nothing(api, action):
+    api.patch(f"/actions/actions/{action['id']}", {"code": THROWS_AT_LOAD})
+    error = assert_error(api.post(f"/actions/actions/{action['id']}/deploy"), 400)
+    assert "boom at load" in error["message"] and "line 2" in error["message"]
+    assert not ActionVersion.objects.exists()
+
+
+def test_create_with_deploy_of_code_that_throws_at_load_creates_nothing(api):
+    error = assert_error(create(api, code=THROWS_AT_LOAD, deploy=True), 400)
+    assert "boom at load" in error["message"]
+    assert not Action.objects.exists()
+
+
 def test_deploy_unknown_action_is_404(api):
     assert_error(api.post(f"/actions/actions/{uuid.uuid4()}/deploy"), 404)
 

@@ -234,6 +234,20 @@ def test_custom_save_with_syntax_error_shows_line_and_column_and_stores_nothing(
 
 
 @pytest.mark.django_db
+def test_custom_save_of_code_that_throws_at_load_shows_the_error_and_deploys_nothing(staff):
+    save_custom(staff)
+    throws = 'const ready = false;\nif (!ready) throw new Error("boom at load");\n'
+    response = staff.post(PAGE, custom_post(code=throws + STARTER_HANDLER))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="error-code" class="field-error has-error"' in html
+    assert "The code throws while it loads: boom at load" in html
+    assert 'data-line="2"' in html
+    assert ActionVersion.objects.count() == 1
+    assert selectors.custom_provider_action().code == STARTER_HANDLER
+
+
+@pytest.mark.django_db
 def test_custom_save_with_valid_code_deploys_version_1(staff):
     response = save_custom(staff)
     assert response["Location"] == PAGE

@@ -18,7 +18,7 @@ import subprocess
 import pytest
 
 from phoneprovider import runtime
-from phoneprovider.models import PhoneMessage
+from phoneprovider.models import ActionVersion, PhoneMessage
 from phoneprovider.services import messages
 from tests.conftest import WorkerProcess, wait_for, worker_environment
 from tests.integration.conftest import RedisServer, hold_first_request
@@ -191,7 +191,10 @@ def test_a_load_error_fails_for_good(sandbox_worker, gateway):
     code = _handler(
         "", module_level="if (globalThis.__x === undefined) throw new Error('at load');"
     )
-    deploy_custom(gateway.url_for("/sms"), code=code)
+    # Deploy now refuses code that throws at load; a version stored before that check still
+    # reaches the worker, which must fail it for good too. So the version is written directly.
+    deploy_custom(gateway.url_for("/sms"), code=_handler(""))
+    ActionVersion.objects.filter(deployed=True).update(code=code)
     message = _deliver("123456")
     assert message.status == "failed" and "at load" in message.reason
     assert message.attempts.get().outcome == "failed"

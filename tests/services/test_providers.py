@@ -98,3 +98,20 @@ def test_audit_masks_the_token():
     assert entry.actor == "alice" and entry.verb == "create"
     assert "tok-123" not in str(entry.changes)
     assert entry.changes["credentials"] == {"auth_token": "[redacted]"}
+
+
+STARTER = "exports.onExecuteCustomPhoneProvider = async (event, api) => {};\n"
+THROWS_AT_LOAD = "const table = {};\ntable.missing.lookup();\n" + STARTER
+
+
+def test_custom_save_of_code_that_throws_at_load_deploys_nothing():
+    from phoneprovider.models import ActionVersion
+    from phoneprovider.services.providers import custom_provider_configure
+
+    custom_provider_configure(actor="a", code=STARTER, delivery_methods=["text"])
+    with pytest.raises(ValidationError) as info:
+        custom_provider_configure(actor="a", code=THROWS_AT_LOAD, delivery_methods=["text"])
+    assert info.value.field == "code" and info.value.line == 2
+    assert "TypeError" in info.value.message
+    assert list(ActionVersion.objects.values_list("number", "code")) == [(1, STARTER)]
+    assert ActionVersion.objects.get().action.code == STARTER  # the draft is unchanged too
