@@ -9,6 +9,7 @@ from django.utils.html import escape
 
 from phoneprovider.api.base import ApiView, operation, respond
 from phoneprovider.api.schemas import COMPONENTS, ref
+from phoneprovider.api.urls import urlpatterns
 
 _PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 _ERRORS = {
@@ -26,8 +27,6 @@ _BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 
 def _routes():
-    from phoneprovider.api.urls import urlpatterns
-
     for pattern in urlpatterns:
         view_class = getattr(pattern.callback, "view_class", None)
         if view_class is None or not issubclass(view_class, ApiView):

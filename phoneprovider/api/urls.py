@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from phoneprovider.api import docs, views
+from phoneprovider.api import views
 from phoneprovider.api.errors import not_found_view
 
 app_name = "api"
@@ -53,8 +53,6 @@ urlpatterns = [
     path("actions/executions/<str:id>", views.ExecutionView.as_view(), name="execution"),
     path("phone/messages", views.MessagesView.as_view(), name="messages"),
     path("phone/messages/<str:id>", views.MessageView.as_view(), name="message"),
-    path("openapi.json", docs.OpenApiView.as_view(), name="openapi"),
-    path("docs", docs.DocsView.as_view(), name="docs"),
     # Last: anything else under /api/v2 is Auth0's JSON 404, never Django's HTML page.
     re_path(r"^.*$", not_found_view),
 ]
