@@ -11,4 +11,5 @@ RUN DEBUG=false SECRET_KEY=collectstatic \
     FIELD_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "phoneprovider.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+ENV HOST=0.0.0.0
+CMD ["bin/serve", "web"]

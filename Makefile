@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format bench migrate clean
+.PHONY: install run serve test lint format bench migrate clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ run: migrate
 	$(VENV)/bin/celery -A phoneprovider worker --beat --loglevel=INFO --concurrency=$${WORKER_CONCURRENCY:-2} & \
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT) & \
 	wait -n
+
+# Production mode without Docker: gunicorn, Celery worker(s) and beat as supervised processes
+# (bin/serve, the same commands docker-compose.yml runs), DEBUG off, static files collected, on
+# DATABASE_URL / REDIS_URL. A process that dies is restarted; Ctrl-C stops them all. README: "make serve".
+serve: install
+	@HOST=$(HOST) PORT=$(PORT) exec $(PY) bin/serve
 
 # Tests keep their database and file broker apart from `make run`'s (var/test).
 test: install
