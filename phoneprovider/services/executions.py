@@ -12,6 +12,7 @@ from django.utils import timezone
 from phoneprovider.errors import ServiceUnavailable, ValidationError
 from phoneprovider.models import Action, Execution
 from phoneprovider.providers import custom
+from phoneprovider.services import queue
 from phoneprovider.services.actions import code_validate
 
 REASON_MAX = 1024
@@ -21,8 +22,6 @@ def execution_test_start(
     *, action: Action, event: dict, code: str | None = None, dry_run: bool = False
 ) -> Execution:
     """Record a test run of ``code`` (default: the Action's draft) and hand it to a worker."""
-    from phoneprovider.tasks import execution_run_task
-
     if not isinstance(event, dict):
         raise ValidationError("The test event must be a JSON object.", field="event")
     source = action.code if code is None else code
@@ -31,7 +30,7 @@ def execution_test_start(
         execution = Execution.objects.create(
             action=action, kind=Execution.Kind.TEST, dry_run=dry_run, code=source, event=event
         )
-        transaction.on_commit(lambda: execution_run_task.delay(execution.pk))
+        transaction.on_commit(lambda: queue.enqueue(queue.RUN_EXECUTION, execution.pk))
     return execution
 
 

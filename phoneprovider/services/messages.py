@@ -23,7 +23,7 @@ from phoneprovider.models import (
 from phoneprovider.phone import normalize_e164, normalize_sender
 from phoneprovider.providers import SendResult, custom, twilio
 from phoneprovider.providers.templates import DEFAULT_BODIES, TemplateRenderError, render
-from phoneprovider.services import limits
+from phoneprovider.services import limits, queue
 from phoneprovider.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
@@ -60,10 +60,8 @@ def template_variables(*, code: str, locale: str, context: dict) -> dict:
 
 def _enqueue(message_pk: int, countdown: float | None = None) -> None:
     # The row is already committed; if the broker is down the sweeper enqueues it later.
-    from phoneprovider.tasks import message_deliver_task
-
     try:
-        message_deliver_task.apply_async((message_pk,), countdown=countdown)
+        queue.enqueue(queue.DELIVER_MESSAGE, message_pk, countdown=countdown)
     except Exception:  # the broker can fail in many ways; the outbox row is what matters
         logger.warning(
             "Could not enqueue message %s; the sweeper will retry.", message_pk, exc_info=True
