@@ -9,7 +9,7 @@ from dashboard.views import _actor, staff_required
 from phoneprovider import selectors
 from phoneprovider.errors import ApplicationError, ValidationError
 from phoneprovider.models import DeliveryPolicy
-from phoneprovider.services.limits import COUNTRY_FIELDS, NUMBER_FIELDS, policy_get, policy_update
+from phoneprovider.services.limits import COUNTRY_FIELDS, NUMBER_FIELDS, policy_update
 
 LIMIT_SLOTS = ("form", "mode", "failover_to_twilio", *NUMBER_FIELDS, *COUNTRY_FIELDS)
 RULE_LABELS = {
@@ -81,7 +81,7 @@ def _context(values: dict, errors: dict | None = None) -> dict:
 @staff_required
 def limits_page(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return render(request, "dashboard/limits.html", _context(_values(policy_get())))
+        return render(request, "dashboard/limits.html", _context(_values(selectors.policy_get())))
     posted = {key: request.POST.get(key, "") for key in (*NUMBER_FIELDS, *COUNTRY_FIELDS, "mode")}
     posted["failover_to_twilio"] = request.POST.get("failover_to_twilio") == "on"
     try:

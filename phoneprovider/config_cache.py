@@ -59,9 +59,7 @@ class Snapshot:
         )
 
     def policy(self) -> DeliveryPolicy:
-        from phoneprovider.services.limits import policy_get  # services import this module
-
-        return self._get("policy", policy_get)
+        return self._get("policy", selectors.policy_get)
 
     def custom_handler(self) -> tuple[ActionVersion | None, dict[str, str]]:
         """The deployed custom-phone-provider version and its decrypted secrets."""

@@ -9,12 +9,19 @@ from phoneprovider.errors import NotFound
 from phoneprovider.models import (
     Action,
     ActionVersion,
+    DeliveryPolicy,
     Execution,
     PhoneMessage,
     PhoneProvider,
     PhoneTemplate,
     PurgeRun,
 )
+
+
+def policy_get() -> DeliveryPolicy:
+    """The installation's delivery policy (abuse limits), made with its defaults on first read."""
+    policy, _ = DeliveryPolicy.objects.get_or_create(installation=1)
+    return policy
 
 
 def provider_get() -> PhoneProvider | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import phonenumbers
 from django.db import transaction
 
+from phoneprovider import selectors
 from phoneprovider.errors import ValidationError
 from phoneprovider.models import DeliveryPolicy
 from phoneprovider.services import limit_counters as counters
@@ -30,11 +31,6 @@ class LimitHit:
     reason: str
 
 
-def policy_get() -> DeliveryPolicy:
-    policy, _ = DeliveryPolicy.objects.get_or_create(installation=1)
-    return policy
-
-
 def _countries_clean(field: str, values) -> list[str]:
     if isinstance(values, str):
         values = [v for v in values.replace(",", " ").split() if v]
@@ -51,7 +47,7 @@ def _countries_clean(field: str, values) -> list[str]:
 
 @transaction.atomic
 def policy_update(*, actor: str, **changes) -> DeliveryPolicy:
-    policy = DeliveryPolicy.objects.select_for_update().get(pk=policy_get().pk)
+    policy = DeliveryPolicy.objects.select_for_update().get(pk=selectors.policy_get().pk)
     for field, value in changes.items():
         if field in COUNTRY_FIELDS:
             value = _countries_clean(field, value)

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from phoneprovider.services.limits import policy_get
+from phoneprovider.selectors import policy_get
 from tests.factories import MessageFactory
 
 LIMITS = reverse("dashboard:limits")

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from phoneprovider.models import DeliveryAttempt, Execution, PhoneMessage
-from phoneprovider.services.limits import policy_get
+from phoneprovider.selectors import policy_get
 from tests.factories import MessageFactory, TwilioProviderFactory
 
 LIST = reverse("dashboard:messages")

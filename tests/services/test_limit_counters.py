@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connections
 
+from phoneprovider import selectors
 from phoneprovider.models import LimitWindow, PhoneMessage
 from phoneprovider.services import limit_counters as counters
 from phoneprovider.services import limits, messages
@@ -90,7 +91,7 @@ def test_50_concurrent_sends_to_one_number_with_a_limit_of_10_let_exactly_10_thr
 
 def test_forgetting_a_number_drops_its_counts_and_no_key_names_it(store, caplog):
     caplog.set_level(logging.DEBUG)
-    policy = limits.policy_get()
+    policy = selectors.policy_get()
     limits.policy_update(actor="a", recipient_per_hour=2)
     policy.refresh_from_db()
     for _ in range(2):

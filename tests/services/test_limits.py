@@ -1,5 +1,6 @@
 import pytest
 
+from phoneprovider import selectors
 from phoneprovider.errors import ValidationError
 from phoneprovider.models import PhoneMessage
 from phoneprovider.services import limits, messages
@@ -78,4 +79,4 @@ def test_blocked_messages_do_not_count_toward_the_limit(provider):
 def test_invalid_policy_changes_are_refused(changes):
     with pytest.raises(ValidationError):
         limits.policy_update(actor="a", **changes)
-    assert limits.policy_get().recipient_per_hour == 10
+    assert selectors.policy_get().recipient_per_hour == 10
