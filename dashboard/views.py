@@ -19,7 +19,11 @@ from phoneprovider import selectors
 from phoneprovider.errors import ApplicationError, NotFound, ValidationError
 from phoneprovider.models import DeliveryMethod, MessageType, PhoneProvider
 from phoneprovider.services.messages import message_queue
-from phoneprovider.services.providers import custom_provider_configure, provider_save
+from phoneprovider.services.providers import (
+    custom_provider_configure,
+    provider_save,
+    provider_warnings,
+)
 
 # Where each error of the provider form is shown; fields the page has no slot for go to "form".
 ERROR_SLOTS = (
@@ -116,6 +120,7 @@ def _page_context(*, values: dict | None = None, errors: dict | None = None, **e
         "secrets": list(action.secrets.all()) if action else [],
         "values": values or _form_values(provider, action),
         "errors": errors or {},
+        "warnings": provider_warnings(provider),
         "starter_code": STARTER_HANDLER,
         "can_send_test": provider is not None and not provider.disabled,
         "nav": "provider",

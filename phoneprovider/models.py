@@ -56,12 +56,14 @@ class PhoneProvider(models.Model):
     def configuration(self) -> dict:
         """The provider's configuration in Auth0's wire shape (credentials never included)."""
         config: dict = {"delivery_methods": list(self.delivery_methods)}
-        if self.name == self.Name.TWILIO:
+        # Auth0 returns the Twilio fields it was given, also after a switch to custom that
+        # still carried them; so do we (they are what a Twilio failover sends through).
+        if self.name == self.Name.TWILIO or self.twilio_sid:
             config["sid"] = self.twilio_sid
-            if self.twilio_mssid:
-                config["mssid"] = self.twilio_mssid
-            else:
-                config["default_from"] = self.twilio_default_from
+        if self.twilio_default_from:
+            config["default_from"] = self.twilio_default_from
+        if self.twilio_mssid:
+            config["mssid"] = self.twilio_mssid
         return config
 
     @property

@@ -30,7 +30,7 @@ def authenticate(request: HttpRequest) -> ApiToken:
 def require_scope(token: ApiToken, scope: str) -> None:
     if scope not in (token.scopes or []):
         raise Forbidden(
-            f"Insufficient scope; expected any of: {scope}", error_code="insufficient_scope"
+            f"Insufficient scope, expected any of: {scope}", error_code="insufficient_scope"
         )
 
 

@@ -170,6 +170,8 @@ COMPONENTS: dict[str, dict] = {
             "type": {"type": "string", "enum": MESSAGE_TYPES},
             "disabled": BOOLEAN,
             "content": ref("PhoneTemplateContent"),
+            "created_at": DATE_TIME,
+            "updated_at": DATE_TIME,
         },
         required=("content", "disabled", "type"),
     ),
@@ -269,6 +271,18 @@ COMPONENTS: dict[str, dict] = {
             "runtime": STRING,
             "secrets": array(ref("SecretResponse")),
             "deployed_version": ref("ActionVersion"),
+            "current_version": obj(
+                {
+                    "id": STRING,
+                    "code": STRING,
+                    "runtime": STRING,
+                    "status": STRING,
+                    "number": {"type": "number"},
+                    "build_time": DATE_TIME,
+                    "created_at": DATE_TIME,
+                    "updated_at": DATE_TIME,
+                }
+            ),
             "status": {
                 "type": "string",
                 "enum": ["pending", "building", "packaged", "built", "retrying", "failed"],

@@ -63,6 +63,8 @@ def template_json(template: PhoneTemplate) -> dict:
         "type": template.type,
         "disabled": template.disabled,
         "content": _template_content(template.from_number, template.text_body, template.voice_body),
+        "created_at": timestamp(template.created_at),
+        "updated_at": timestamp(template.updated_at),
     }
 
 
@@ -162,6 +164,17 @@ def action_json(action: Action) -> dict:
         body["deployed_version"] = version_json(
             deployed, action=action, all_changes_deployed=all_changes_deployed
         )
+        # Auth0 also answers with the running version in short (Terraform's provider reads it).
+        body["current_version"] = {
+            "id": deployed.public_id,
+            "code": deployed.code,
+            "runtime": deployed.runtime,
+            "status": deployed.status.upper(),
+            "number": deployed.number,
+            "build_time": timestamp(deployed.created_at),
+            "created_at": timestamp(deployed.created_at),
+            "updated_at": timestamp(deployed.created_at),
+        }
     if action.built_at is not None:
         body["built_at"] = timestamp(action.built_at)
     return body

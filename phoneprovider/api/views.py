@@ -47,7 +47,9 @@ def _provider_fields(name: str, body: dict) -> dict:
     if "configuration" in body:
         config = check(
             body["configuration"],
-            ref("TwilioConfiguration" if twilio else "CustomConfiguration"),
+            # As in Auth0, a custom provider takes either shape: tools switching to custom
+            # still send the Twilio fields, and Auth0 keeps them.
+            ref("TwilioConfiguration" if twilio else "PhoneProviderConfiguration"),
             COMPONENTS,
             path="configuration",
         )
@@ -58,11 +60,11 @@ def _provider_fields(name: str, body: dict) -> dict:
     if "credentials" in body:
         credentials = check(
             body["credentials"],
-            ref("TwilioCredentials" if twilio else "CustomCredentials"),
+            ref("TwilioCredentials" if twilio else "PhoneProviderCredentials"),
             COMPONENTS,
             path="credentials",
         )
-        if twilio:
+        if credentials.get("auth_token"):
             fields["twilio_auth_token"] = credentials["auth_token"]
     return fields
 

@@ -1,5 +1,6 @@
 """Twilio: SMS through the Messages API, voice through the Calls API with a TwiML <Say>."""
 
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -28,7 +29,8 @@ def _status_callback_url() -> str | None:
 
 def request_for(provider, message) -> tuple[str, dict]:
     """The Twilio REST call (path and form fields) that sends ``message``."""
-    sid = provider.twilio_sid
+    # Any SID is stored (as Auth0 does); quoted so that one like "a/../b" stays one path segment.
+    sid = quote(provider.twilio_sid, safe="")
     fields: dict[str, str] = {"To": message.recipient}
     if message.delivery_method == "voice":
         path = f"/2010-04-01/Accounts/{sid}/Calls.json"

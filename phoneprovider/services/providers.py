@@ -1,5 +1,6 @@
 """Writes of the installation's phone provider."""
 
+import contextlib
 import re
 
 from django.db import IntegrityError, transaction
@@ -31,33 +32,64 @@ def _clean_delivery_methods(methods) -> list[str]:
     return [m for m in DeliveryMethod.values if m in methods]
 
 
+def _clean_twilio_fields(provider: PhoneProvider) -> None:
+    """Store what Auth0 stores: any SID, any From, From together with a Messaging Service.
+
+    Auth0 refuses none of these, so neither do we (configuration tools replay them); a value
+    Twilio will refuse gets a warning beside its field (``provider_warnings``) and the first send
+    records Twilio's own error. A From that reads as a phone number is kept in E.164 form.
+    """
+    provider.twilio_sid = (provider.twilio_sid or "").strip()
+    provider.twilio_mssid = (provider.twilio_mssid or "").strip()
+    sender = (provider.twilio_default_from or "").strip()
+    if sender:
+        # Kept as given when it isn't a number; provider_warnings says why Twilio will refuse it.
+        with contextlib.suppress(ValidationError):
+            sender = normalize_sender(sender, field="default_from")
+    provider.twilio_default_from = sender
+
+
+def provider_warnings(provider: PhoneProvider | None) -> dict[str, str]:
+    """Stored values Twilio will refuse, by field: shown beside the field, never refused."""
+    if provider is None or provider.name != PhoneProvider.Name.TWILIO:
+        return {}
+    warnings = {}
+    if provider.twilio_sid and not _TWILIO_SID.match(provider.twilio_sid):
+        warnings["sid"] = (
+            "Twilio Account SIDs are AC followed by 32 hexadecimal characters; "
+            "Twilio will refuse this one."
+        )
+    if provider.twilio_default_from:
+        try:
+            normalize_sender(provider.twilio_default_from, field="default_from")
+        except ValidationError as exc:
+            warnings["default_from"] = f"{exc.message} Twilio will refuse it as a sender."
+    if provider.twilio_mssid and not _TWILIO_MSSID.match(provider.twilio_mssid):
+        warnings["mssid"] = (
+            "Messaging Service SIDs are MG followed by 32 hexadecimal characters; "
+            "Twilio will refuse this one."
+        )
+    if provider.twilio_default_from and provider.twilio_mssid:
+        warnings.setdefault(
+            "mssid",
+            "Both a From number and a Messaging Service are set: SMS go through the "
+            "Messaging Service, calls use the From number.",
+        )
+    return warnings
+
+
 def _validate(provider: PhoneProvider) -> None:
     """Check the whole provider as it would be stored; raise before anything is written."""
     if provider.name not in PhoneProvider.Name.values:
         raise ValidationError("The provider name must be 'twilio' or 'custom'.", field="name")
     provider.delivery_methods = _clean_delivery_methods(provider.delivery_methods)
+    _clean_twilio_fields(provider)
     if provider.name == PhoneProvider.Name.TWILIO:
-        provider.twilio_sid = (provider.twilio_sid or "").strip()
-        if not _TWILIO_SID.match(provider.twilio_sid):
+        if not provider.twilio_sid:
+            raise ValidationError("The Twilio SID is required.", field="sid")
+        if not provider.twilio_default_from and not provider.twilio_mssid:
             raise ValidationError(
-                "The Twilio SID is your Account SID: AC followed by 32 hexadecimal characters.",
-                field="sid",
-            )
-        provider.twilio_default_from = (provider.twilio_default_from or "").strip()
-        provider.twilio_mssid = (provider.twilio_mssid or "").strip()
-        if bool(provider.twilio_default_from) == bool(provider.twilio_mssid):
-            raise ValidationError(
-                "Give either a From number or a Messaging Service SID, not both or neither.",
-                field="default_from",
-            )
-        if provider.twilio_default_from:
-            provider.twilio_default_from = normalize_sender(
-                provider.twilio_default_from, field="default_from"
-            )
-        elif not _TWILIO_MSSID.match(provider.twilio_mssid):
-            raise ValidationError(
-                "A Messaging Service SID is MG followed by 32 hexadecimal characters.",
-                field="mssid",
+                "Give a From number or a Messaging Service SID.", field="default_from"
             )
         if not provider.twilio_auth_token:
             raise ValidationError("The Twilio auth token is required.", field="auth_token")

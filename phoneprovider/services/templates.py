@@ -48,7 +48,14 @@ def _from_clean(value: str) -> str:
         return ""
     if len(value) > FROM_MAX:
         raise ValidationError(f"from is at most {FROM_MAX} characters.", field="from")
-    return normalize_sender(value, field="from")
+    try:
+        return normalize_sender(value, field="from")
+    except ValidationError:
+        # Auth0 stores any From that starts with + (configuration tools use +1234567890);
+        # so do we, and the first send records the provider's own refusal.
+        if value.startswith("+"):
+            return value
+        raise
 
 
 def _audit_view(template: PhoneTemplate) -> dict:
@@ -119,7 +126,8 @@ def template_update(
         template.text_body = _body_clean(text_body, field="text")
     if voice_body is not None:
         template.voice_body = _body_clean(voice_body, field="voice")
-    template.save()
+    if _audit_view(template) != before:  # a no-op keeps updated_at, as Auth0's does
+        template.save()
     audit_record(
         actor=actor,
         verb="update",

@@ -334,17 +334,17 @@ def test_scopes(api_as, action):
     assert_error(
         reader.post(f"/actions/actions/{action['id']}/deploy"),
         403,
-        message="Insufficient scope; expected any of: create:actions",
+        message="Insufficient scope, expected any of: create:actions",
     )
     assert_error(
         reader.patch(f"/actions/actions/{action['id']}", {"name": "x"}),
         403,
-        message="Insufficient scope; expected any of: update:actions",
+        message="Insufficient scope, expected any of: update:actions",
     )
     assert_error(
         reader.delete(f"/actions/actions/{action['id']}"),
         403,
-        message="Insufficient scope; expected any of: delete:actions",
+        message="Insufficient scope, expected any of: delete:actions",
     )
 
 

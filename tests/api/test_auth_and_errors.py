@@ -45,7 +45,7 @@ def test_missing_scope_is_403_naming_the_scope(api_as):
     assert_error(
         response,
         403,
-        message="Insufficient scope; expected any of: create:actions",
+        message="Insufficient scope, expected any of: create:actions",
         error_code="insufficient_scope",
     )
 

@@ -116,10 +116,10 @@ def test_scopes(api_as, provider):
     assert_error(
         sender.get(f"/phone/messages/{sent.json()['id']}"),
         403,
-        message="Insufficient scope; expected any of: read:phone_messages",
+        message="Insufficient scope, expected any of: read:phone_messages",
     )
     assert_error(
         send(api_as("read:phone_messages")),
         403,
-        message="Insufficient scope; expected any of: create:phone_messages",
+        message="Insufficient scope, expected any of: create:phone_messages",
     )

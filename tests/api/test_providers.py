@@ -280,7 +280,7 @@ def test_try_needs_create_scope(api_as, twilio_provider):
     assert_error(
         api.post(path, {"to": "+14155550199"}),
         403,
-        message="Insufficient scope; expected any of: create:phone_providers",
+        message="Insufficient scope, expected any of: create:phone_providers",
     )
 
 
@@ -294,7 +294,7 @@ def test_create_twilio_needs_sid(api):
     )
 
 
-def test_create_twilio_refuses_both_from_and_mssid(api):
+def test_create_twilio_keeps_both_from_and_mssid_as_auth0_does(api):
     body = twilio_body(
         configuration={
             "sid": TWILIO_SID,
@@ -303,8 +303,10 @@ def test_create_twilio_refuses_both_from_and_mssid(api):
             "delivery_methods": ["text"],
         }
     )
-    assert_error(api.post("/branding/phone/providers", body), 400, contains="not both")
-    assert not PhoneProvider.objects.exists()
+    response = api.post("/branding/phone/providers", body)
+    assert response.status_code == 201, response.content
+    assert response.json()["configuration"]["mssid"] == TWILIO_MSSID
+    assert response.json()["configuration"]["default_from"] == "+14155550100"
 
 
 def test_create_twilio_form_encoded(api):
@@ -350,4 +352,4 @@ def test_provider_scopes(api_as, twilio_provider):
         (reader.delete(path), "delete:phone_providers"),
         (api_as("create:phone_providers").get(path), "read:phone_providers"),
     ):
-        assert_error(response, 403, message=f"Insufficient scope; expected any of: {scope}")
+        assert_error(response, 403, message=f"Insufficient scope, expected any of: {scope}")

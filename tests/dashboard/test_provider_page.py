@@ -180,21 +180,33 @@ def test_twilio_messaging_service_source_clears_from(staff):
 
 
 @pytest.mark.django_db
-def test_invalid_twilio_sid_shows_inline_error_and_changes_nothing(staff):
+def test_missing_twilio_sid_shows_inline_error_and_changes_nothing(staff):
     staff.post(PAGE, twilio_post())
     before = selectors.provider_get()
 
-    response = staff.post(PAGE, twilio_post(sid="XX123", auth_token="other-token-0000"))
+    response = staff.post(
+        PAGE, twilio_post(sid="", default_from="+1555", auth_token="other-token-0000")
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="error-sid" class="field-error has-error"' in html
-    assert "The Twilio SID is your Account SID" in html
-    assert 'value="XX123"' in html  # what was typed is shown again…
+    assert "The Twilio SID is required" in html
+    assert 'value="+1555"' in html  # what was typed is shown again…
     assert "other-token-0000" not in html  # …but never the token
 
     after = selectors.provider_get()
     assert (after.twilio_sid, after.twilio_auth_token) == (before.twilio_sid, TOKEN)
     assert after.updated_at == before.updated_at
+
+
+@pytest.mark.django_db
+def test_a_sid_twilio_will_refuse_is_saved_with_a_warning_beside_it(staff):
+    """Auth0 stores any SID; the page keeps it and says Twilio will refuse it."""
+    staff.post(PAGE, twilio_post(sid="XX123"))
+    assert selectors.provider_get().twilio_sid == "XX123"
+    html = staff.get(PAGE).content.decode()
+    assert 'id="warning-sid"' in html and "Twilio will refuse" in html
+    assert 'id="warning-default_from"' not in html
 
 
 @pytest.mark.django_db

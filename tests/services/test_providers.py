@@ -7,6 +7,7 @@ from phoneprovider.services.providers import (
     provider_create,
     provider_save,
     provider_update,
+    provider_warnings,
 )
 from tests.factories import TWILIO_MSSID, TWILIO_SID
 
@@ -44,10 +45,9 @@ def test_second_provider_is_a_conflict():
     [
         ({"delivery_methods": []}, "delivery_methods"),
         ({"delivery_methods": ["fax"]}, "delivery_methods"),
-        ({"twilio_sid": "nope"}, "sid"),
-        ({"twilio_mssid": TWILIO_MSSID}, "default_from"),  # both From and MSSID
-        ({"twilio_default_from": ""}, "default_from"),  # neither
-        ({"twilio_default_from": "+1415"}, "default_from"),
+        ({"twilio_sid": ""}, "sid"),
+        ({"twilio_sid": "  "}, "sid"),
+        ({"twilio_default_from": ""}, "default_from"),  # neither From nor MSSID
         ({"twilio_auth_token": ""}, "auth_token"),
     ],
 )
@@ -81,7 +81,7 @@ def test_blank_token_on_update_keeps_the_stored_one():
 def test_invalid_update_leaves_the_stored_provider_unchanged():
     provider = provider_create(actor="a", **TWILIO)
     with pytest.raises(ValidationError):
-        provider_update(provider, actor="a", twilio_sid="bad", delivery_methods=["voice"])
+        provider_update(provider, actor="a", twilio_sid="", delivery_methods=["voice"])
     provider.refresh_from_db()
     assert provider.twilio_sid == TWILIO_SID and provider.delivery_methods == ["text"]
 
@@ -115,3 +115,19 @@ def test_custom_save_of_code_that_throws_at_load_deploys_nothing():
     assert "TypeError" in info.value.message
     assert list(ActionVersion.objects.values_list("number", "code")) == [(1, STARTER)]
     assert ActionVersion.objects.get().action.code == STARTER  # the draft is unchanged too
+
+
+@pytest.mark.parametrize(
+    ("changes", "warned"),
+    [
+        ({"twilio_sid": "nope"}, {"sid"}),
+        ({"twilio_mssid": TWILIO_MSSID}, {"mssid"}),  # both From and MSSID
+        ({"twilio_default_from": "+1415"}, {"default_from"}),
+        ({"twilio_default_from": "", "twilio_mssid": "MG1"}, {"mssid"}),
+        ({}, set()),
+    ],
+)
+def test_values_twilio_will_refuse_are_stored_with_a_warning(changes, warned):
+    """Auth0 stores these; so do we, and the dashboard says beside the field why they fail."""
+    provider = provider_create(actor="alice", **{**TWILIO, **changes})
+    assert set(provider_warnings(provider)) == warned
