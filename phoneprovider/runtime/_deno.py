@@ -106,7 +106,7 @@ def command(memory_mb: int, allowed_networks: tuple[str, ...]) -> list[str]:
         "--no-config",
         "--no-lock",
         "--no-remote",
-        "--no-npm",
+        "--cached-only",
         "--allow-net",
         "--deny-net=" + ",".join(deny_list(allowed_networks)),
         f"--v8-flags=--max-old-space-size={2 * max(memory_mb, 32)}",

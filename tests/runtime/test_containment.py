@@ -148,17 +148,21 @@ def test_an_error_whose_properties_throw_or_loop_is_still_reported():
 @pytest.mark.parametrize(
     "code,needle",
     [
-        ("process.exit(1);", "process is not defined"),
+        ("process.exit(1);", "PROCESS"),
         ("require('child_process').execSync('id');", "Cannot find module 'child_process'"),
         ("require('fs').readFileSync('/etc/passwd');", "Cannot find module 'fs'"),
         ("require('node:net');", "Cannot find module 'node:net'"),
         (
             "globalThis.constructor.constructor('return process')().exit();",
-            "process is not defined",
+            "PROCESS",
         ),
     ],
 )
-def test_process_and_system_modules_are_out_of_reach(code, needle):
+def test_process_and_system_modules_are_out_of_reach(code, needle, backend):
+    if needle == "PROCESS":  # Deno has Node's process, without exit (or the host's environment)
+        needle = {"miniracer": "process is not defined"}.get(
+            backend, "process.exit() is not available"
+        )
     outcome = run(handler(code))
     assert outcome.status == "error"
     assert needle in outcome.reason

@@ -122,9 +122,14 @@ function fill(res, r, limits) {
 async function boot(req, deadline) {
   const ctx = takeSpare();
   ctx.source = req.source;
-  ctx.worker.postMessage({ op: 'define', source: req.source });
+  ctx.packages = JSON.stringify(req.packages || []);
+  ctx.worker.postMessage({ op: 'define', source: req.source, packages: req.packages || [] });
   const defined = await ctx.next('defined', deadline - Date.now());
   if (!defined) { ctx.kill(); return { timeout: true }; }
+  if (defined.error && defined.error.load) {
+    ctx.kill();
+    return { load: { name: 'Error', message: defined.error.message, stack: '' } };
+  }
   if (defined.error) {
     ctx.kill();
     return { syntax: syntaxError(req.source, defined.error.message) };
@@ -139,7 +144,7 @@ async function execute(req) {
   const res = { op: 'result', id: req.id, stats: {} };
   let bootMs = 0;
   let ctx = contexts.get(req.key);
-  if (ctx && (ctx.dead || ctx.source !== req.source)) { ctx.kill(); contexts.delete(req.key); ctx = null; }
+  if (ctx && (ctx.dead || ctx.source !== req.source || ctx.packages !== JSON.stringify(req.packages || []))) { ctx.kill(); contexts.delete(req.key); ctx = null; }
   const warm = !!ctx;
   for (let attempt = 0; ; attempt++) {
     if (!ctx) {
@@ -148,6 +153,11 @@ async function execute(req) {
       bootMs += performance.now() - t;
       if (b.syntax) {
         Object.assign(res, { status: 'error', error_kind: 'syntax', reason: b.syntax.message, error: b.syntax });
+        res.stats = { boot_ms: bootMs, execution_ms: 0, fetch_ms: 0, warm };
+        return res;
+      }
+      if (b.load) {
+        Object.assign(res, { status: 'error', error_kind: 'load', reason: b.load.message, error: b.load });
         res.stats = { boot_ms: bootMs, execution_ms: 0, fetch_ms: 0, warm };
         return res;
       }
@@ -240,7 +250,7 @@ async function handle(msg) {
     workerUrl = URL.createObjectURL(new Blob([msg.worker_source], { type: 'application/javascript' }));
     spare = new Context();
     // Warm the engine (a worker's first start pays for loading the Node modules) before ready.
-    spare.worker.postMessage({ op: 'define', source: '' });
+    spare.worker.postMessage({ op: 'define', warm: true });
     await spare.next('defined');
     await send({ op: 'ready', pid: Deno.pid });
   } else if (msg.op === 'exit') {

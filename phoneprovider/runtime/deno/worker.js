@@ -7,13 +7,25 @@
 //                           {op: 'snapshot'}          logs so far (for a timeout report)
 // Messages to server.js:    {op: 'defined', error?}, {op: 'started'}, {op: 'fetch', fid, req},
 //                           {op: 'done', result}, {op: 'snapshot', snap}
-// The Node built-ins are imported before `Deno` and `process` leave the global scope: Deno's
-// Node layer reads them while it loads a module, never afterwards.
-import * as nodeBuffer from 'node:buffer';
-import * as nodeCrypto from 'node:crypto';
-import * as nodeQuerystring from 'node:querystring';
-import * as nodeUrl from 'node:url';
-import * as nodeUtil from 'node:util';
+// The Node built-ins are imported while `Deno` is still whole: Deno's Node layer reads it while
+// it loads a module. `lockDown` (before any handler code is evaluated) then leaves the handler a
+// `Deno` with nothing but `build` (which the Node layer reads at run time) and a `process`
+// without the host's environment; the process's permissions (net only, through the deny list)
+// stay the wall under both.
+import nodeBuffer from 'node:buffer';
+import nodeCrypto from 'node:crypto';
+import nodeEvents from 'node:events';
+import nodeHttp from 'node:http';
+import nodeHttps from 'node:https';
+import nodeProcess from 'node:process';
+import nodeQuerystring from 'node:querystring';
+import nodeStream from 'node:stream';
+import nodeStringDecoder from 'node:string_decoder';
+import nodeTimers from 'node:timers';
+import 'node:tls';
+import nodeUrl from 'node:url';
+import nodeUtil from 'node:util';
+import nodeZlib from 'node:zlib';
 
 const { Buffer } = nodeBuffer;
 const nativeFetch = globalThis.fetch;
@@ -26,22 +38,43 @@ const dateNow = Date.now;
 const encoder = new TextEncoder();
 const utf8Length = (s) => encoder.encode(s).length;
 
-for (const name of ['Deno', 'process', 'WebAssembly', 'SharedArrayBuffer', 'Atomics']) {
-  try { delete globalThis[name]; } catch (_e) { /* not configurable */ }
+function refuse(name) {
+  return () => { throw new Error(`process.${name}() is not available to handlers`); };
+}
+let lockedDown = false;
+function lockDown() {
+  if (lockedDown) return;
+  lockedDown = true;
+  const build = globalThis.Deno.build;
+  for (const name of ['Deno', 'WebAssembly', 'SharedArrayBuffer', 'Atomics']) {
+    try { delete globalThis[name]; } catch (_e) { /* not configurable */ }
+  }
+  Object.defineProperty(globalThis, 'Deno', { value: Object.freeze({ build }), configurable: false, writable: false });
+  Object.defineProperty(nodeProcess, 'env', { value: {}, writable: true, configurable: true, enumerable: true });
+  for (const name of ['exit', 'reallyExit', 'abort', 'kill', 'dlopen', 'binding', '_linkedBinding', 'chdir']) {
+    try { Object.defineProperty(nodeProcess, name, { value: refuse(name), writable: true, configurable: true }); } catch (_e) { /* keep */ }
+  }
 }
 // Errors a handler leaves unhandled belong to its execution, not to this worker.
 globalThis.addEventListener('unhandledrejection', (e) => { e.preventDefault(); fail(EX, e.reason); });
 globalThis.addEventListener('error', (e) => { e.preventDefault(); fail(EX, e.error); });
 
-const MODULES = {
-  buffer: nodeBuffer, crypto: nodeCrypto, querystring: nodeQuerystring, url: nodeUrl, util: nodeUtil,
+const BUILTINS = {
+  buffer: nodeBuffer, crypto: nodeCrypto, events: nodeEvents, http: nodeHttp, https: nodeHttps,
+  process: nodeProcess, querystring: nodeQuerystring, stream: nodeStream, string_decoder: nodeStringDecoder,
+  url: nodeUrl, util: nodeUtil, zlib: nodeZlib,
 };
+const BUILTIN_NAMES = [...Object.keys(BUILTINS), 'timers'].sort().join(', ');
+let packages = {}; // declared npm packages of this handler, name -> module.exports
 function requireModule(name) {
-  const n = String(name).replace(/^node:/, '');
-  if (Object.prototype.hasOwnProperty.call(MODULES, n)) return MODULES[n];
-  const e = new Error(`Cannot find module '${name}'. Handlers here can require only these built-in modules: ` +
-    'buffer, crypto, querystring, url, util (npm packages and other Node modules are not available; ' +
-    'use the global fetch for HTTP requests).');
+  const n = String(name);
+  const bare = n.replace(/^node:/, '');
+  if (Object.prototype.hasOwnProperty.call(BUILTINS, bare)) return BUILTINS[bare];
+  if (!n.startsWith('node:') && Object.prototype.hasOwnProperty.call(packages, n)) return packages[n];
+  const declared = Object.keys(packages);
+  const e = new Error(`Cannot find module '${name}'. Handlers can require these Node built-ins: ${BUILTIN_NAMES}` +
+    (declared.length ? `, and the Action's declared dependencies: ${declared.join(', ')}` : '') +
+    ' (other npm packages must be declared in the Action\'s dependencies).');
   e.code = 'MODULE_NOT_FOUND';
   throw e;
 }
@@ -259,8 +292,19 @@ const globals = {
   setTimeout: timer(nativeSetTimeout), clearTimeout: clearTimer,
   setInterval: timer(nativeSetInterval), clearInterval: clearTimer,
   setImmediate: (fn, ...args) => timer(nativeSetTimeout)(fn, 0, ...args), clearImmediate: clearTimer,
-  Buffer, fetch, global: globalThis, require: requireModule,
+  Buffer, fetch, global: globalThis, require: requireModule, process: nodeProcess,
 };
+Object.defineProperty(globals.setTimeout, nodeUtil.promisify.custom, {
+  value: (ms, value) => new Promise((resolve) => globals.setTimeout(resolve, ms, value)),
+});
+Object.defineProperty(globals.setImmediate, nodeUtil.promisify.custom, {
+  value: (value) => new Promise((resolve) => globals.setImmediate(resolve, value)),
+});
+BUILTINS.timers = Object.freeze({
+  setTimeout: globals.setTimeout, clearTimeout: clearTimer, setInterval: globals.setInterval,
+  clearInterval: clearTimer, setImmediate: globals.setImmediate, clearImmediate: clearTimer,
+  promises: nodeTimers.promises,
+});
 for (const [k, v] of Object.entries(globals)) {
   Object.defineProperty(globalThis, k, { value: v, writable: true, configurable: true, enumerable: false });
 }
@@ -279,13 +323,30 @@ globalThis.onmessage = (e) => {
     post({ op: 'snapshot', snap: ex ? { logs: ex.logs, logsTruncated: ex.logsTruncated, cacheChanges: ex.cacheChanges, fetches: ex.fetches } : null });
     return;
   }
-  if (m.op === 'define') {
+  if (m.op === 'define') define(m);
+};
+
+// Compile the handler: its declared npm packages are imported first (from the cache filled at
+// deploy time; the process runs with --cached-only), then the worker is locked down, then the
+// code is compiled. A warm-up define (no source) leaves the worker open for the real one.
+async function define(m) {
+  if (m.warm) { post({ op: 'defined' }); return; }
+  for (const dep of m.packages || []) {
     try {
-      moduleObj = null;
-      wrapper = (0, eval)(`(function (exports, require, module, __filename, __dirname) {\n${m.source}\n})\n//# sourceURL=handler.js`);
-      post({ op: 'defined' });
+      const mod = await import(`npm:${dep.name}@${dep.version}`);
+      packages[dep.name] = mod.default !== undefined && Object.keys(mod).every((k) => k === 'default' || k in Object(mod.default)) ? mod.default : mod;
     } catch (err) {
-      post({ op: 'defined', error: { name: String(err && err.name), message: String(err && err.message) } });
+      const message = `The dependency ${dep.name}@${dep.version} could not be loaded: ${String(err && err.message).split('\n')[0]}`;
+      post({ op: 'defined', error: { name: 'Error', message, load: true } });
+      return;
     }
   }
-};
+  lockDown();
+  try {
+    moduleObj = null;
+    wrapper = (0, eval)(`(function (exports, require, module, __filename, __dirname) {\n${m.source}\n})\n//# sourceURL=handler.js`);
+    post({ op: 'defined' });
+  } catch (err) {
+    post({ op: 'defined', error: { name: String(err && err.name), message: String(err && err.message) } });
+  }
+}
