@@ -4,9 +4,9 @@ import json
 
 from django.db import models
 from django.db.models import Q
-from encrypted_model_fields.fields import EncryptedCharField, EncryptedTextField
 
 from phoneprovider import ids
+from phoneprovider.crypto import EncryptedCharField, EncryptedTextField, is_undecryptable, reveal
 
 
 class MessageType(models.TextChoices):
@@ -127,6 +127,11 @@ class ActionSecret(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def plain_value(self) -> str:
+        """The value (SecretUnavailable when FIELD_ENCRYPTION_KEY can't open it)."""
+        return reveal(self.value, f"Secret {self.name} of {self.action.name}")
+
 
 class ActionVersion(models.Model):
     """An immutable deployed snapshot of an Action's code and secrets."""
@@ -158,8 +163,17 @@ class ActionVersion(models.Model):
 
     @property
     def secrets(self) -> dict[str, str]:
-        """The secret values this version runs with, ``{name: value}``."""
-        return json.loads(self.secrets_json or "{}")
+        """The secret values this version runs with, ``{name: value}`` (SecretUnavailable when
+        FIELD_ENCRYPTION_KEY can't open them)."""
+        what = f"The secrets of {self.action.name} version {self.number}"
+        return json.loads(reveal(self.secrets_json, what) or "{}")
+
+    @property
+    def secret_names(self) -> list[str]:
+        """The names of its secrets; none listed while FIELD_ENCRYPTION_KEY can't open them."""
+        if is_undecryptable(self.secrets_json):
+            return []
+        return sorted(self.secrets)
 
 
 class PhoneTemplate(models.Model):

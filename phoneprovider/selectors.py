@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from phoneprovider.crypto import SecretUnavailable
 from phoneprovider.errors import NotFound
 from phoneprovider.models import (
     Action,
@@ -51,12 +52,16 @@ def action_all_changes_deployed(action: Action, deployed: ActionVersion | None) 
     dependencies and secrets (the API's ``all_changes_deployed``, the editor's "up to date")."""
     if deployed is None:
         return False
-    draft_secrets = {s.name: s.value for s in action.secrets.all()}
+    try:
+        draft_secrets = {s.name: s.plain_value for s in action.secrets.all()}
+        deployed_secrets = deployed.secrets
+    except SecretUnavailable:
+        return False  # not known to match; the editor and the API still answer
     return (
         deployed.code == action.code
         and deployed.runtime == action.runtime
         and deployed.dependencies == action.dependencies
-        and deployed.secrets == draft_secrets
+        and deployed_secrets == draft_secrets
     )
 
 

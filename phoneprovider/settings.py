@@ -37,8 +37,26 @@ def _development_key(name: str, make) -> str:
 
 
 SECRET_KEY = _development_key("SECRET_KEY", lambda: secrets.token_urlsafe(50))
-FIELD_ENCRYPTION_KEY = _development_key(
-    "FIELD_ENCRYPTION_KEY", lambda: Fernet.generate_key().decode()
+
+
+def _fernet_keys(value: str) -> list[str]:
+    """FIELD_ENCRYPTION_KEY: one or more Fernet keys, comma-separated, newest first. Values are
+    written with the first and read with any (see phoneprovider.crypto)."""
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEY: key {number} is not a Fernet key ({exc})."
+            ) from None
+    if not keys:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY holds no key.")
+    return keys
+
+
+FIELD_ENCRYPTION_KEY = _fernet_keys(
+    _development_key("FIELD_ENCRYPTION_KEY", lambda: Fernet.generate_key().decode())
 )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])

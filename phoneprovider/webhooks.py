@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import logging
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -10,7 +11,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from phoneprovider import selectors
+from phoneprovider.crypto import is_undecryptable
 from phoneprovider.services.messages import message_receipt
+
+logger = logging.getLogger(__name__)
 
 
 def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
@@ -25,6 +29,9 @@ def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
 def twilio_status(request: HttpRequest) -> HttpResponse:
     provider = selectors.provider_get()
     if provider is None or not provider.twilio_auth_token:
+        return HttpResponse(status=403)
+    if is_undecryptable(provider.twilio_auth_token):  # can't check the signature
+        logger.error("%s", provider.twilio_auth_token.error("The Twilio auth token").message)
         return HttpResponse(status=403)
     params = {key: request.POST[key] for key in request.POST}
     # Twilio signs the URL it called, which behind a proxy is the public one.

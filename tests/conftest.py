@@ -97,7 +97,7 @@ def worker_environment(**overrides) -> dict:
         DATABASE_URL=_database_url(),
         VAR_DIR=str(settings.VAR_DIR),
         SECRET_KEY=settings.SECRET_KEY,
-        FIELD_ENCRYPTION_KEY=settings.FIELD_ENCRYPTION_KEY,
+        FIELD_ENCRYPTION_KEY=",".join(settings.FIELD_ENCRYPTION_KEY),
         OUTBOUND_ALLOWED_NETWORKS=LOOPBACK_ONLY,
         PYTHONUNBUFFERED="1",
     )

@@ -127,7 +127,7 @@ def version_json(
         "dependencies": version.dependencies,
         "deployed": version.deployed,
         "runtime": version.runtime,
-        "secrets": [{"name": name, "updated_at": created} for name in sorted(version.secrets)],
+        "secrets": [{"name": name, "updated_at": created} for name in version.secret_names],
         "status": version.status,
         "number": version.number,
         "errors": [],

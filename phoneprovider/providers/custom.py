@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from phoneprovider import runtime
+from phoneprovider.crypto import reveal
 from phoneprovider.providers import SendResult
 
 
@@ -37,7 +38,7 @@ def build_event(message, secrets: dict[str, str]) -> dict:
         "as_voice": message.as_voice,
     }
     if message.code:
-        notification["code"] = message.code
+        notification["code"] = reveal(message.code, f"The code of message {message.public_id}")
     if message.sender:
         notification["from"] = message.sender
     if message.locale:

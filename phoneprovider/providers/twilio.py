@@ -5,6 +5,7 @@ from xml.sax.saxutils import escape
 
 from django.conf import settings
 
+from phoneprovider.crypto import reveal
 from phoneprovider.providers import SendResult
 from phoneprovider.providers.http import OutboundError, outbound_request
 
@@ -65,7 +66,7 @@ def send(provider, message) -> SendResult:
             "POST",
             url,
             data=fields,
-            auth=(provider.twilio_sid, provider.twilio_auth_token),
+            auth=(provider.twilio_sid, reveal(provider.twilio_auth_token, "The Twilio auth token")),
             timeout=settings.TWILIO_TIMEOUT,
             allowed_networks=settings.OUTBOUND_ALLOWED_NETWORKS,
         )

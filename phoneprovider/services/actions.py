@@ -203,7 +203,7 @@ def action_deploy(action: Action, *, actor: str) -> ActionVersion:
     """Validate the draft and deploy it as a new immutable version."""
     action = Action.objects.select_for_update().get(pk=action.pk)
     code_validate(action.code, action.trigger_id)
-    secrets = {s.name: s.value for s in action.secrets.all()}
+    secrets = {s.name: s.plain_value for s in action.secrets.all()}
     version = _deploy_snapshot(
         action,
         actor=actor,
@@ -226,6 +226,7 @@ def action_deploy(action: Action, *, actor: str) -> ActionVersion:
 def action_version_redeploy(version: ActionVersion, *, actor: str) -> ActionVersion:
     """Roll back: deploy a copy of an older version as a new version (history stays linear)."""
     action = Action.objects.select_for_update().get(pk=version.action_id)
+    version.secrets  # noqa: B018 - refuses (SecretUnavailable) a version no key opens
     new = _deploy_snapshot(
         action,
         actor=actor,

@@ -9,6 +9,7 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
+from phoneprovider.crypto import SecretUnavailable
 from phoneprovider.errors import ServiceUnavailable, ValidationError
 from phoneprovider.models import Action, Execution
 from phoneprovider.providers import custom
@@ -44,7 +45,16 @@ def execution_run(execution_pk: int) -> None:
     if execution is None or execution.action is None:
         return
     action = execution.action
-    secrets = {s.name: s.value for s in action.secrets.all()}
+    try:
+        secrets = {s.name: s.plain_value for s in action.secrets.all()}
+    except SecretUnavailable as exc:
+        Execution.objects.filter(pk=execution.pk).update(
+            status=Execution.Status.ERROR,
+            reason=exc.message[:REASON_MAX],
+            error={"name": "SecretUnavailable", "message": exc.message},
+            finished_at=timezone.now(),
+        )
+        return
     event = {**(execution.event or {}), "secrets": secrets}
     event.setdefault("configuration", {})
     outcome = custom.run(

@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from phoneprovider.config_cache import Snapshot
+from phoneprovider.crypto import SecretUnavailable, reveal
 from phoneprovider.errors import ValidationError
 from phoneprovider.models import (
     DeliveryAttempt,
@@ -258,6 +259,9 @@ def message_deliver(message_pk: int) -> PhoneMessage | None:
 def _send_safely(message: PhoneMessage, send: Callable[[], SendResult]) -> SendResult:
     try:
         return send()
+    except SecretUnavailable as exc:  # the operator can put the old key back: retried till then
+        logger.error("Delivery of %s: %s", message.public_id, exc.message)
+        return SendResult("retry", exc.message)
     except Exception as exc:  # a bug of ours must not leave the message in 'sending'
         logger.exception("Delivery of %s crashed", message.public_id)
         return SendResult("retry", f"Internal error while sending: {type(exc).__name__}")
@@ -431,7 +435,7 @@ def message_resend(message: PhoneMessage, *, actor: str) -> PhoneMessage:
         to=message.recipient,
         message_type=message.message_type,
         delivery_method=message.delivery_method,
-        code=message.code,
+        code=reveal(message.code, f"The code of message {message.public_id}"),
         locale=message.locale,
         sender=message.sender,
         context=message.context,
