@@ -5,9 +5,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from dashboard.views import _actor, staff_required
+from dashboard.views import _actor, error_slots, staff_required
 from phoneprovider import selectors
-from phoneprovider.errors import ApplicationError, ValidationError
+from phoneprovider.errors import ApplicationError
 from phoneprovider.models import DeliveryPolicy
 from phoneprovider.services.limits import COUNTRY_FIELDS, NUMBER_FIELDS, policy_update
 
@@ -21,14 +21,12 @@ RULE_LABELS = {
 }
 
 
-def _number(post, field: str) -> int:
+def _number(post, field: str) -> int | str:
     raw = (post.get(field) or "").strip()
     try:
         return int(raw)
     except ValueError:
-        raise ValidationError(
-            f"{field.replace('_', ' ')}: a whole number, 0 or more.", field=field
-        ) from None
+        return raw  # not a number: the service says so, with the other problems
 
 
 def _changes(post) -> dict:
@@ -87,7 +85,7 @@ def limits_page(request: HttpRequest) -> HttpResponse:
     try:
         policy_update(actor=_actor(request), **_changes(request.POST))
     except ApplicationError as exc:
-        slot = exc.field if exc.field in LIMIT_SLOTS else "form"
-        return render(request, "dashboard/limits.html", _context(posted, {slot: exc}))
+        errors = error_slots(exc, LIMIT_SLOTS)
+        return render(request, "dashboard/limits.html", _context(posted, errors))
     messages.success(request, "Saved the limits.")
     return redirect("dashboard:limits")

@@ -16,7 +16,7 @@ from dashboard.forms import SMS_SOURCE_FROM, SMS_SOURCE_MSSID, ProviderForm, Sen
 from dashboard.forms import secret_changes as parse_secret_changes
 from dashboard.starter import STARTER_HANDLER
 from phoneprovider import selectors
-from phoneprovider.errors import ApplicationError, NotFound, ValidationError
+from phoneprovider.errors import ApplicationError, NotFound, ValidationError, ValidationErrors
 from phoneprovider.models import DeliveryMethod, MessageType, PhoneProvider
 from phoneprovider.services.messages import message_queue
 from phoneprovider.services.providers import (
@@ -128,17 +128,26 @@ def _page_context(*, values: dict | None = None, errors: dict | None = None, **e
     }
 
 
-def _error_slots(exc: ApplicationError) -> dict:
-    slot = exc.field if exc.field in ERROR_SLOTS else "form"
-    return {slot: exc}
+def error_slots(exc: ApplicationError, slots=ERROR_SLOTS) -> dict:
+    """Each error beside its field (several when a service found several); an error of a field
+    the page has no slot for goes to "form", after any already there."""
+    found: dict = {}
+    for error in getattr(exc, "errors", None) or [exc]:
+        slot = error.field if error.field in slots else "form"
+        if slot in found:
+            error = ValidationError(f"{found[slot].message} {error.message}", field=slot)
+        found[slot] = error
+    return found
 
 
 def _form_error(form) -> ValidationError:
-    """The first problem of a form that did not parse, as the error the services would raise."""
-    field, errors = next(iter(form.errors.items()))
-    label = form.fields[field].label if field in form.fields else ""
-    message = f"{label}: {errors[0]}" if label else errors[0]
-    return ValidationError(message, field=field if field != "__all__" else None)
+    """Every problem of a form that did not parse, as the error the services would raise."""
+    errors = []
+    for field, messages_ in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        message = f"{label}: {messages_[0]}" if label else messages_[0]
+        errors.append(ValidationError(message, field=field if field != "__all__" else None))
+    return errors[0] if len(errors) == 1 else ValidationErrors(errors)
 
 
 @require_http_methods(["GET", "POST"])
@@ -181,7 +190,7 @@ def provider_page(request: HttpRequest) -> HttpResponse:
             version = selectors.deployed_version(selectors.custom_provider_action())
             notice = f"Saved and deployed version {version.number} of the handler."
     except ApplicationError as exc:
-        errors = _error_slots(exc)
+        errors = error_slots(exc)
         if request.htmx:
             # Swap only the error slots: what was typed (secret values included) stays put.
             return render(

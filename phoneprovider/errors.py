@@ -45,7 +45,27 @@ class ApplicationError(Exception):
 
 
 class ValidationError(ApplicationError):
-    pass
+    @staticmethod
+    def raise_all(errors: list["ValidationError"]) -> None:
+        """Raise every problem found at once: one error as itself, several as
+        ``ValidationErrors`` (a form shows each beside its field)."""
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise ValidationErrors(errors)
+
+
+class ValidationErrors(ValidationError):
+    """Several problems of one input. ``message`` joins them (the API shows that); ``errors``
+    holds each with its field."""
+
+    def __init__(self, errors: list[ValidationError]):
+        super().__init__(
+            " ".join(e.message for e in errors),
+            field=errors[0].field,
+            error_code=next((e.error_code for e in errors if e.error_code), None),
+        )
+        self.errors = list(errors)
 
 
 class Unauthorized(ApplicationError):

@@ -23,6 +23,18 @@ COUNTRY_FIELDS = (
     "voice_countries_denied",
 )
 NUMBER_FIELDS = ("recipient_per_hour", "prefix_digits", "prefix_per_minute", "global_per_minute")
+# What the Limits page calls each setting, for errors people read.
+LABELS = {
+    "recipient_per_hour": "Messages per number per hour",
+    "prefix_digits": "Prefix length",
+    "prefix_per_minute": "Messages per prefix per minute",
+    "global_per_minute": "Messages per minute, in all",
+    "text_countries_allowed": "Text: allowed countries",
+    "text_countries_denied": "Text: denied countries",
+    "voice_countries_allowed": "Voice: allowed countries",
+    "voice_countries_denied": "Voice: denied countries",
+    "mode": "Mode",
+}
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,8 @@ def _countries_clean(field: str, values) -> list[str]:
     unknown = [c for c in codes if c not in known]
     if unknown:
         raise ValidationError(
-            f"Unknown country code {unknown[0]!r}; use ISO 3166 codes such as US, GB, FR.",
+            f"{LABELS[field]}: {unknown[0]!r} is not a country code; use ISO 3166 codes such "
+            "as US, GB, FR.",
             field=field,
         )
     return sorted(set(codes))
@@ -48,22 +61,37 @@ def _countries_clean(field: str, values) -> list[str]:
 @transaction.atomic
 def policy_update(*, actor: str, **changes) -> DeliveryPolicy:
     policy = DeliveryPolicy.objects.select_for_update().get(pk=selectors.policy_get().pk)
+    # Every problem at once, each with its field, so the page shows each beside its input.
+    errors: list[ValidationError] = []
     for field, value in changes.items():
         if field in COUNTRY_FIELDS:
-            value = _countries_clean(field, value)
+            try:
+                value = _countries_clean(field, value)
+            except ValidationError as exc:
+                errors.append(exc)
+                continue
         elif field in NUMBER_FIELDS:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValidationError(f"{field} must be a whole number, 0 or more.", field=field)
+                errors.append(
+                    ValidationError(
+                        f"{LABELS[field]} must be a whole number, 0 or more.", field=field
+                    )
+                )
+                continue
         elif field == "mode":
             if value not in DeliveryPolicy.Mode.values:
-                raise ValidationError("mode is 'enforce' or 'record_only'.", field=field)
+                errors.append(ValidationError("Choose Enforce or Record only (mode).", field=field))
+                continue
         elif field == "failover_to_twilio":
             value = bool(value)
         else:
             raise ValidationError(f"Unknown setting {field!r}.", field=field)
         setattr(policy, field, value)
-    if not 2 <= policy.prefix_digits <= 15:
-        raise ValidationError("prefix_digits is between 2 and 15.", field="prefix_digits")
+    if "prefix_digits" not in {e.field for e in errors} and not 2 <= policy.prefix_digits <= 15:
+        errors.append(
+            ValidationError("Prefix length is between 2 and 15 characters.", field="prefix_digits")
+        )
+    ValidationError.raise_all(errors)
     policy.save()
     audit_record(actor=actor, verb="update", object_type="delivery_policy", changes=changes)
     return policy

@@ -82,25 +82,35 @@ def _validate(provider: PhoneProvider) -> None:
     """Check the whole provider as it would be stored; raise before anything is written."""
     if provider.name not in PhoneProvider.Name.values:
         raise ValidationError("The provider name must be 'twilio' or 'custom'.", field="name")
-    provider.delivery_methods = _clean_delivery_methods(provider.delivery_methods)
+    # Every problem at once, so a form can show each beside its field.
+    errors: list[ValidationError] = []
+    try:
+        provider.delivery_methods = _clean_delivery_methods(provider.delivery_methods)
+    except ValidationError as exc:
+        errors.append(exc)
     _clean_twilio_fields(provider)
     if provider.name == PhoneProvider.Name.TWILIO:
         if not provider.twilio_sid:
-            raise ValidationError("The Twilio SID is required.", field="sid")
+            errors.append(ValidationError("The Twilio SID is required.", field="sid"))
         if not provider.twilio_default_from and not provider.twilio_mssid:
-            raise ValidationError(
-                "Give a From number or a Messaging Service SID.", field="default_from"
+            errors.append(
+                ValidationError(
+                    "Give a From number or a Messaging Service SID.", field="default_from"
+                )
             )
         if not provider.twilio_auth_token:
-            raise ValidationError("The Twilio auth token is required.", field="auth_token")
+            errors.append(ValidationError("The Twilio auth token is required.", field="auth_token"))
     else:
         action = selectors.custom_provider_action()
         if selectors.deployed_version(action) is None:
-            raise ValidationError(
-                "The custom provider needs a deployed Action for the custom-phone-provider "
-                "trigger. Create and deploy one first.",
-                error_code=DEPLOYED_ACTION_MISSING,
+            errors.append(
+                ValidationError(
+                    "The custom provider needs a deployed Action for the custom-phone-provider "
+                    "trigger. Create and deploy one first.",
+                    error_code=DEPLOYED_ACTION_MISSING,
+                )
             )
+    ValidationError.raise_all(errors)
 
 
 def _audit_view(provider: PhoneProvider) -> dict:

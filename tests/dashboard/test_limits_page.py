@@ -1,5 +1,7 @@
 """The Limits page through the test client: the policy form, inline errors, counters."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -83,8 +85,8 @@ def test_save_updates_the_policy_as_the_form_said(staff):
         ("recipient_per_hour", "-1", "0 or more"),
         ("recipient_per_hour", "lots", "whole number"),
         ("prefix_digits", "40", "between 2 and 15"),
-        ("text_countries_allowed", "US, XX", "Unknown country code"),
-        ("mode", "sometimes", "enforce"),
+        ("text_countries_allowed", "US, XX", "&#x27;XX&#x27; is not a country code"),
+        ("mode", "sometimes", "Enforce or Record only"),
     ],
 )
 def test_invalid_values_are_shown_inline_and_nothing_changes(staff, field, value, says):
@@ -95,6 +97,23 @@ def test_invalid_values_are_shown_inline_and_nothing_changes(staff, field, value
         field == "mode" and 'id="error-mode" class="field-error has-error"' in html
     )
     assert says in html
+    assert policy_get().recipient_per_hour == 10
+
+
+@pytest.mark.django_db
+def test_every_invalid_value_is_shown_at_once_in_words(staff):
+    response = staff.post(
+        LIMITS,
+        form(recipient_per_hour="-1", prefix_per_minute="lots", voice_countries_denied="ZZ"),
+    )
+    html = response.content.decode()
+    for field in ("recipient_per_hour", "prefix_per_minute", "voice_countries_denied"):
+        assert f'id="error-{field}" class="field-error has-error"' in html
+    assert "Messages per number per hour must be a whole number, 0 or more." in html
+    assert "Messages per prefix per minute must be a whole number" in html
+    assert "Voice: denied countries: &#x27;ZZ&#x27; is not a country code" in html
+    errors = re.findall(r'<span class="error-message">([^<]*)</span>', html)
+    assert len(errors) == 3 and not any("_" in error for error in errors)
     assert policy_get().recipient_per_hour == 10
 
 

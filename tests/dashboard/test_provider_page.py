@@ -210,6 +210,28 @@ def test_a_sid_twilio_will_refuse_is_saved_with_a_warning_beside_it(staff):
 
 
 @pytest.mark.django_db
+def test_an_empty_twilio_form_shows_every_error_at_once_beside_its_field(staff):
+    empty = twilio_post(delivery_methods=[], default_from="", sid="", auth_token="")
+    html = staff.post(PAGE, empty).content.decode()
+    for slot in ("delivery_methods", "sid", "default_from", "auth_token"):
+        assert f'id="error-{slot}" class="field-error has-error"' in html, slot
+    assert 'id="error-form" class="field-error has-error"' not in html
+    assert PhoneProvider.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_refused_htmx_save_clears_the_old_saved_notice(staff):
+    staff.post(PAGE, twilio_post())
+    staff.get(PAGE)  # the "Saved" notice is shown once…
+    response = staff.post(PAGE, twilio_post(sid="", default_from=""), **HTMX)
+    html = response.content.decode()
+    # …and a refused Save swaps the notice area empty beside both errors.
+    assert '<div id="flash-list" hx-swap-oob="true"></div>' in html
+    assert 'id="error-sid" class="field-error has-error"' in html
+    assert 'id="error-default_from" class="field-error has-error"' in html
+
+
+@pytest.mark.django_db
 def test_htmx_save_error_swaps_only_the_error_slots(staff):
     response = staff.post(PAGE, twilio_post(delivery_methods=[]), **HTMX)
     assert response.status_code == 200
