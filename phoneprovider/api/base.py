@@ -26,6 +26,7 @@ from phoneprovider.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from phoneprovider.middleware import DATABASE_ERRORS, database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,8 @@ class ApiView(View):
             if exc.status_code == 401:
                 extra_headers["WWW-Authenticate"] = 'Bearer realm="api"'
             response = error_response(exc)
+        except DATABASE_ERRORS as exc:
+            response = error_response(database_unavailable(exc))
         except Exception:
             logger.exception("API error on %s %s", request.method, request.path)
             response = internal_error_response()

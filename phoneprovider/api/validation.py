@@ -83,9 +83,7 @@ def check(
     if "enum" in schema and value not in schema["enum"]:
         raise error(f"No enum match for: {json.dumps(value)}", path)
     if isinstance(value, str):
-        # No database stores NUL in text (PostgreSQL refuses it); refuse it here, not with a 500.
-        if "\x00" in value:
-            raise error("String contains a NUL character", path)
+        _refuse_bad_text(value, path, error)
         if "minLength" in schema and len(value) < schema["minLength"]:
             raise error(
                 f"String is too short ({len(value)} chars), minimum {schema['minLength']}", path
@@ -156,13 +154,24 @@ def _check_object(
 MAX_DEPTH = 32
 
 
+def _refuse_bad_text(value: str, path: str, error) -> None:
+    """Text no database stores: NUL (PostgreSQL refuses it) and lone surrogates such as JSON's
+    "\\ud800" (not Unicode, so not UTF-8): refused here, not with a 500 later."""
+    if "\x00" in value:
+        raise error("String contains a NUL character", path)
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise error("String contains a lone surrogate (not valid Unicode)", path) from None
+
+
 def _refuse_nul(value, path: str, error, depth: int = 0) -> None:
     """Free-form objects (user, request, a test event) are stored as JSON; no NUL inside."""
     if depth > MAX_DEPTH:
         raise error(f"Objects may nest at most {MAX_DEPTH} levels", path)
     if isinstance(value, str):
-        if "\x00" in value:
-            raise error("String contains a NUL character", path)
+        _refuse_bad_text(value, path, error)
     elif isinstance(value, dict):
         for key, item in value.items():
             _refuse_nul(key, path, error, depth + 1)

@@ -557,6 +557,7 @@ class ExecutionView(ApiView):
 # --- Sending API --------------------------------------------------------------------------------
 
 CONTEXT_FIELDS = ("user", "client", "organization", "request")
+IDEMPOTENCY_KEY_MAX = 255  # PhoneMessage.idempotency_key
 
 
 class MessagesView(ApiView):
@@ -572,7 +573,14 @@ class MessagesView(ApiView):
         "sends nothing more.",
     )
     def post(self, request, *, body, query):
-        key = body.get("idempotency_key") or request.headers.get("Idempotency-Key") or None
+        header = request.headers.get("Idempotency-Key")
+        if header is not None and len(header) > IDEMPOTENCY_KEY_MAX:
+            raise ValidationError(
+                f"Idempotency-Key header is too long ({len(header)} chars), "
+                f"maximum {IDEMPOTENCY_KEY_MAX}.",
+                error_code="invalid_headers",
+            )
+        key = body.get("idempotency_key") or header or None
         message = message_services.message_queue(
             to=body["to"],
             message_type=body.get("message_type", MessageType.OTP_VERIFY),
