@@ -7,6 +7,9 @@ class PhoneProviderConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from phoneprovider import config_cache
+        # The Celery app is loaded here, not in the package's __init__, so that the ground floor
+        # (``phoneprovider.runtime``, ``phoneprovider.net``) imports without Django or Celery;
+        # every Django process (web, commands, tests) still sends through the configured app.
+        from phoneprovider import celery, config_cache  # noqa: F401
 
         config_cache.connect_signals()

@@ -6,8 +6,8 @@ from xml.sax.saxutils import escape
 from django.conf import settings
 
 from phoneprovider.crypto import reveal
+from phoneprovider.net import OutboundError, outbound_request
 from phoneprovider.providers import SendResult
-from phoneprovider.providers.http import OutboundError, outbound_request
 
 # Twilio error codes that will not get better by trying again.
 # https://www.twilio.com/docs/api/errors — 21211 invalid To, 21610 unsubscribed, 21614 not mobile…

@@ -22,7 +22,7 @@ ArrayBuffers escape its heap cap, some out-of-memory paths abort the whole proce
    sandbox (``timeout_s``), enforced with cancelable evaluations that cannot block its event
    loop; and the caller's own deadline (``timeout_s`` + 3 s) that SIGKILLs the sandbox and
    returns a timeout outcome. A dead sandbox is classified from its exit status and stderr.
-4. ``fetch`` runs in the sandbox through ``providers/http.py`` (one pooled client per
+4. ``fetch`` runs in the sandbox through ``phoneprovider/net/`` (one pooled client per
    sandbox and allowed-network set; resolved addresses checked and pinned at connect time,
    every redirect checked again), or, when the caller passes a ``FetchFn``, is forwarded over
    the pipe to the caller. Counts, sizes, log volume and cache writes are enforced in the
@@ -37,7 +37,7 @@ ArrayBuffers escape its heap cap, some out-of-memory paths abort the whole proce
 handler swapped for a no-op, so code that throws at its top level is refused before deploy.
 """
 
-from phoneprovider.providers.http import HttpPolicy
+from phoneprovider.net import HttpPolicy
 from phoneprovider.runtime._pool import BACKENDS, backend, configure, execute, shutdown, warm_up
 from phoneprovider.runtime._types import (
     CodeValidationError,

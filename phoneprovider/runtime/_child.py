@@ -33,7 +33,6 @@ import base64
 import collections
 import contextlib
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -66,17 +65,11 @@ init_mini_racer(flags=("--single-threaded", f"--max-old-space-size={MEMORY_MB + 
 from py_mini_racer import JSOOMException, JSParseException, mini_racer  # noqa: E402
 from py_mini_racer._exc import JSEvalException, JSTerminatedException  # noqa: E402
 
+# The outbound HTTP layer imports nothing else of the project (no Django), so the sandbox can
+# import it from the source tree even under ``python -I``.
+sys.path.insert(0, str(HERE.parents[1]))
+from phoneprovider import net as http  # noqa: E402
 
-def _load_http():
-    path = HERE.parent / "providers" / "http.py"
-    spec = importlib.util.spec_from_file_location("_pp_outbound_http", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-http = _load_http()
 PRELUDE = (HERE / "js" / "prelude.js").read_text()
 OUT_FD = sys.stdout.fileno()
 _write_lock = threading.Lock()

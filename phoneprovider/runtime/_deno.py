@@ -31,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent / "deno"
 SERVER = HERE / "server.js"
 
-# Every IPv4 range a handler may not reach unless allowed (the guard in providers/http.py says
+# Every IPv4 range a handler may not reach unless allowed (phoneprovider/net/guard.py says
 # why each one is refused; this list only has to cover the same ground).
 _BLOCKED_V4 = (
     "0.0.0.0/8",

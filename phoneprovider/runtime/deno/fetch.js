@@ -9,7 +9,7 @@ const RealRequest = globalThis.Request;
 const hostSetTimeout = globalThis.setTimeout;
 const hostClearTimeout = globalThis.clearTimeout;
 
-// ---------------------------------------------------------------- addresses (mirrors providers/http.py)
+// ---------------------------------------------------------------- addresses (mirrors phoneprovider/net/guard.py)
 function v4(host) {
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
   if (!m) return null;

@@ -11,8 +11,8 @@ import base64
 
 import pytest
 
-from phoneprovider.providers import http
-from phoneprovider.providers.http import (
+from phoneprovider import net as http
+from phoneprovider.net import (
     BlockedAddressError,
     HttpPolicy,
     OutboundClient,
