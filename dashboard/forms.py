@@ -64,6 +64,8 @@ def secret_changes(post, existing_names) -> tuple[dict[str, str], list[str]]:
             raise ValidationError("Give the new secret a name.", field="secrets")
         if value == "":
             raise ValidationError(f"Give the secret {name} a value.", field="secrets")
+        if name in upserts or name in existing_names:
+            raise ValidationError(f"Secret {name} is listed twice.", field="secrets")
         upserts[name] = value
     for name in existing_names:
         value = post.get(f"secret_value__{name}", "")

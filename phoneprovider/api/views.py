@@ -285,6 +285,7 @@ def _trigger_id(supported_triggers: list) -> str:
 
 def _secret_changes(secrets: list, existing: set[str]) -> tuple[dict[str, str], list[str]]:
     """Auth0's secrets list is the whole set: listed ones stay (a value replaces), others go."""
+    action_services.secret_names_unique(s["name"] for s in secrets)
     upserts: dict[str, str] = {}
     for i, secret in enumerate(secrets):
         if "value" in secret:

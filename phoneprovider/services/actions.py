@@ -17,6 +17,33 @@ MAX_SECRET_NAME = 128
 MAX_SECRET_VALUE = 4096
 MAX_VERSIONS_KEPT = 50
 _SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Names a handler would read as Object.prototype's, not as a secret (event.secrets.constructor).
+RESERVED_SECRET_NAMES = frozenset(
+    [
+        "__proto__",
+        "constructor",
+        "prototype",
+        "hasOwnProperty",
+        "isPrototypeOf",
+        "propertyIsEnumerable",
+        "toString",
+        "toLocaleString",
+        "valueOf",
+        "__defineGetter__",
+        "__defineSetter__",
+        "__lookupGetter__",
+        "__lookupSetter__",
+    ]
+)
+# The runtimes Auth0 names; every one runs on this installation's one engine.
+RUNTIMES = ("node12", "node16", "node18", "node18-actions", "node22")
+DEFAULT_RUNTIME = "node22"
+# npm's rules for a package name (validate-npm-package-name): lower case, URL-safe, ≤ 214
+# characters, not starting with "." or "_", optionally @scope/.
+_NPM_NAME = re.compile(r"^(?:@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9-~][a-z0-9-._~]*$")
+NPM_NAME_MAX = 214
+# A version, range, tag or npm: alias; no spaces, no path tricks.
+_NPM_VERSION = re.compile(r"^[A-Za-z0-9.^~<>=*|+@:_-]{0,128}$")
 
 TRIGGER_VERSIONS = {
     Action.Trigger.CUSTOM_PHONE_PROVIDER: "v1",
@@ -49,7 +76,31 @@ def _secret_name_check(name: str) -> str:
             f"underscore, and is at most {MAX_SECRET_NAME} characters.",
             field="secrets",
         )
+    if name in RESERVED_SECRET_NAMES:
+        raise ValidationError(
+            f"{name} can't be a secret name: handlers would read JavaScript's "
+            f"Object.prototype.{name} instead.",
+            field="secrets",
+        )
     return name
+
+
+def secret_names_unique(names) -> None:
+    """A secrets list names each secret once (Auth0 keeps one value per name)."""
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ValidationError(f"Secret {name} is listed twice.", field="secrets")
+        seen.add(name)
+
+
+def runtime_clean(runtime: str | None) -> str:
+    runtime = runtime or DEFAULT_RUNTIME
+    if runtime not in RUNTIMES:
+        raise ValidationError(
+            f"Unsupported runtime {runtime!r}; use one of {', '.join(RUNTIMES)}.", field="runtime"
+        )
+    return runtime
 
 
 def _secrets_apply(action: Action, upserts: dict[str, str], deletes: list[str]) -> None:
@@ -81,7 +132,31 @@ def _dependencies_clean(dependencies) -> list[dict]:
         raise ValidationError(
             "dependencies is a list of {name, version} objects.", field="dependencies"
         )
-    return [{"name": str(d["name"]), "version": str(d.get("version", ""))} for d in dependencies]
+    clean, seen = [], set()
+    for d in dependencies:
+        name, version = str(d["name"]), str(d.get("version", ""))
+        if (
+            len(name) > NPM_NAME_MAX
+            or not _NPM_NAME.match(name)
+            or name.split("/")[-1] in ("node_modules", "favicon.ico")
+        ):
+            raise ValidationError(
+                f"{name!r} is not an npm package name (lower case letters, digits, - . _ ~, "
+                f"optionally @scope/, not starting with . or _, at most {NPM_NAME_MAX} "
+                "characters).",
+                field="dependencies",
+            )
+        if not _NPM_VERSION.match(version):
+            raise ValidationError(
+                f"{version!r} is not a version of {name}: a version, range or tag, at most 128 "
+                "characters, no spaces or slashes.",
+                field="dependencies",
+            )
+        if name in seen:
+            raise ValidationError(f"Dependency {name} is listed twice.", field="dependencies")
+        seen.add(name)
+        clean.append({"name": name, "version": version})
+    return clean
 
 
 @transaction.atomic
@@ -109,7 +184,7 @@ def action_create(
         trigger_id=trigger_id,
         trigger_version=TRIGGER_VERSIONS[trigger_id],
         code=code or "",
-        runtime=runtime or "node22",
+        runtime=runtime_clean(runtime),
         dependencies=_dependencies_clean(dependencies or []),
         status=Action.Status.BUILT,
         built_at=timezone.now(),
@@ -156,7 +231,7 @@ def action_update(
         action.code = code
         changes["code"] = "changed"
     if runtime is not None:
-        action.runtime = changes["runtime"] = runtime
+        action.runtime = changes["runtime"] = runtime_clean(runtime)
     if dependencies is not None:
         action.dependencies = changes["dependencies"] = _dependencies_clean(dependencies)
     upserts, deletes = secrets_changes_clean(secret_upserts or {}, secret_deletes or [])
