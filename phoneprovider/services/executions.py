@@ -16,7 +16,21 @@ from phoneprovider.providers import custom
 from phoneprovider.services import queue
 from phoneprovider.services.actions import code_validate
 
-REASON_MAX = 1024
+REASON_MAX = 1024  # Auth0 cuts an execution's reason at 1024 characters
+
+
+def outcome_fields(record: dict) -> dict:
+    """An ``Execution`` row's fields from a runtime outcome (``Outcome.to_dict()``)."""
+    return {
+        "status": record.get("status", Execution.Status.ERROR),
+        "reason": (record.get("reason") or "")[:REASON_MAX],
+        "error": record.get("error"),
+        "logs": record.get("logs", []),
+        "logs_truncated": record.get("logs_truncated", False),
+        "fetches": record.get("fetches", []),
+        "stats": record.get("stats", {}),
+        "finished_at": timezone.now(),
+    }
 
 
 def execution_test_start(
@@ -67,17 +81,7 @@ def execution_run(execution_pk: int) -> None:
         cache_namespace=action.public_id,
         dry_run=execution.dry_run,
     )
-    record = outcome.to_dict()
-    Execution.objects.filter(pk=execution.pk).update(
-        status=record["status"],
-        reason=(record.get("reason") or "")[:REASON_MAX],
-        error=record.get("error"),
-        logs=record.get("logs", []),
-        logs_truncated=record.get("logs_truncated", False),
-        fetches=record.get("fetches", []),
-        stats=record.get("stats", {}),
-        finished_at=timezone.now(),
-    )
+    Execution.objects.filter(pk=execution.pk).update(**outcome_fields(outcome.to_dict()))
 
 
 def execution_wait(execution: Execution, *, timeout: float) -> Execution:

@@ -26,13 +26,13 @@ from phoneprovider.providers import SendResult, custom, twilio
 from phoneprovider.providers.templates import DEFAULT_BODIES, TemplateRenderError, render
 from phoneprovider.services import limits, queue
 from phoneprovider.services.audit import audit_record
+from phoneprovider.services.executions import REASON_MAX, outcome_fields
 
 logger = logging.getLogger(__name__)
 
 Status = PhoneMessage.Status
 RETRY_BASE_SECONDS = 2
 RETRY_CAP_SECONDS = 120
-REASON_MAX = 1024
 
 
 def template_variables(*, code: str, locale: str, context: dict) -> dict:
@@ -211,19 +211,11 @@ def _send(config: Snapshot, provider: PhoneProvider, message: PhoneMessage) -> S
 def _execution_record(result: SendResult) -> Execution | None:
     if result.execution is None:
         return None
-    record = result.execution
     return Execution.objects.create(
         action_id=result.version.action_id if result.version else None,
         version=result.version,
         kind=Execution.Kind.DELIVERY,
-        status=record.get("status", Execution.Status.ERROR),
-        reason=(record.get("reason") or "")[:REASON_MAX],
-        error=record.get("error"),
-        logs=record.get("logs", []),
-        logs_truncated=record.get("logs_truncated", False),
-        fetches=record.get("fetches", []),
-        stats=record.get("stats", {}),
-        finished_at=timezone.now(),
+        **outcome_fields(result.execution),
     )
 
 
