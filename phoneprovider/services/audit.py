@@ -14,3 +14,16 @@ def audit_record(
         object_id=object_id,
         changes=changes or {},
     )
+
+
+def audit_update(
+    *, actor: str, object_type: str, object_id: str, before: dict, after: dict
+) -> AuditEntry:
+    """Record an update as the object's audit view before and after it."""
+    return audit_record(
+        actor=actor,
+        verb="update",
+        object_type=object_type,
+        object_id=object_id,
+        changes={"before": before, "after": after},
+    )

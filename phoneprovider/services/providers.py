@@ -9,7 +9,7 @@ from phoneprovider import selectors
 from phoneprovider.errors import Conflict, ValidationError
 from phoneprovider.models import DeliveryMethod, PhoneProvider
 from phoneprovider.phone import normalize_sender
-from phoneprovider.services.audit import MASK, audit_record
+from phoneprovider.services.audit import MASK, audit_record, audit_update
 
 _TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _TWILIO_MSSID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -163,12 +163,12 @@ def provider_update(provider: PhoneProvider, *, actor: str, **changes) -> PhoneP
     _apply(provider, changes)
     _validate(provider)
     provider.save()
-    audit_record(
+    audit_update(
         actor=actor,
-        verb="update",
         object_type="phone_provider",
         object_id=provider.public_id,
-        changes={"before": before, "after": _audit_view(provider)},
+        before=before,
+        after=_audit_view(provider),
     )
     return provider
 

@@ -13,7 +13,7 @@ from phoneprovider.providers.templates import (
     check_syntax,
     render_body,
 )
-from phoneprovider.services.audit import audit_record
+from phoneprovider.services.audit import audit_record, audit_update
 
 BODY_MAX = 20000
 FROM_MAX = 16
@@ -128,12 +128,12 @@ def template_update(
         template.voice_body = _body_clean(voice_body, field="voice")
     if _audit_view(template) != before:  # a no-op keeps updated_at, as Auth0's does
         template.save()
-    audit_record(
+    audit_update(
         actor=actor,
-        verb="update",
         object_type="phone_template",
         object_id=template.public_id,
-        changes={"before": before, "after": _audit_view(template)},
+        before=before,
+        after=_audit_view(template),
     )
     return template
 
