@@ -124,6 +124,21 @@ COMPONENTS: dict[str, dict] = {
         required=("to",),
     ),
     "SendTestResponse": obj({"code": {"type": "number"}, "message": STRING}),
+    # --- Configuration as code (ours; Auth0 has no equivalent) ----------------------------------
+    "PhoneConfig": obj(
+        {
+            "version": {"type": "integer"},
+            "provider": ANY_OBJECT,
+            "templates": ANY_OBJECT,
+            "action": ANY_OBJECT,
+            "limits": ANY_OBJECT,
+        },
+        description="The document export_config prints. Secret values are ${ENV_NAME} "
+        "references, resolved from the server's environment when applied.",
+    ),
+    "PhoneConfigApplyResult": obj(
+        {"changes": array(STRING), "dry_run": BOOLEAN}, required=("changes", "dry_run")
+    ),
     # --- Phone templates -----------------------------------------------------------------------
     "PhoneTemplateBody": obj(
         {

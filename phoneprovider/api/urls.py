@@ -51,6 +51,7 @@ urlpatterns = [
         "actions/triggers/<str:triggerId>/bindings", views.BindingsView.as_view(), name="bindings"
     ),
     path("actions/executions/<str:id>", views.ExecutionView.as_view(), name="execution"),
+    path("phone/config", views.PhoneConfigView.as_view(), name="phone-config"),
     path("phone/messages", views.MessagesView.as_view(), name="messages"),
     path("phone/messages/<str:id>", views.MessageView.as_view(), name="message"),
     # Last: anything else under /api/v2 is Auth0's JSON 404, never Django's HTML page.

@@ -11,6 +11,7 @@ from phoneprovider.api.validation import check
 from phoneprovider.errors import NotFound, ValidationError
 from phoneprovider.models import Action, MessageType, PhoneProvider
 from phoneprovider.services import actions as action_services
+from phoneprovider.services import config as config_services
 from phoneprovider.services import executions as execution_services
 from phoneprovider.services import messages as message_services
 from phoneprovider.services import providers as provider_services
@@ -20,6 +21,7 @@ PROVIDERS = "Phone providers"
 TEMPLATES = "Phone templates"
 ACTIONS = "Actions"
 MESSAGES = "Phone messages"
+CONFIG = "Configuration as code"
 
 # The code a test send carries, so templates that print {{ code }} render something real.
 TEST_CODE = "123456"
@@ -604,3 +606,35 @@ class MessageView(ApiView):
     )
     def get(self, request, *, body, query, id):
         return respond(out.message_json(selectors.message_get(id)))
+
+
+# --- Configuration as code ----------------------------------------------------------------------
+
+
+class PhoneConfigView(ApiView):
+    @operation(
+        "read:phone_config",
+        "Export the phone setup",
+        tag=CONFIG,
+        response="PhoneConfig",
+        description="Provider, customised templates, deployed handler and limits, as "
+        "`manage.py export_config` prints them; secrets only as ${ENV_NAME} references.",
+    )
+    def get(self, request, *, body, query):
+        return respond(config_services.config_export())
+
+    @operation(
+        "update:phone_config",
+        "Apply a phone setup",
+        tag=CONFIG,
+        body="PhoneConfig",
+        query={"dry_run": BOOLEAN_QUERY},
+        response="PhoneConfigApplyResult",
+        description="Makes the installation match the document in one transaction and lists "
+        "what changed; the same document again changes nothing. `dry_run=true` lists the "
+        "changes and keeps none.",
+    )
+    def put(self, request, *, body, query):
+        dry_run = bool(query.get("dry_run"))
+        result = config_services.config_apply(body, actor=self.actor, dry_run=dry_run)
+        return respond({"changes": result.changes, "dry_run": dry_run})

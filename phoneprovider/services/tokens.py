@@ -21,6 +21,8 @@ SCOPES: tuple[str, ...] = (
     ),
     "create:phone_messages",
     "read:phone_messages",
+    "read:phone_config",
+    "update:phone_config",
 )
 
 TOKEN_PREFIX = "ppt_"  # noqa: S105 - a marker, not a secret
