@@ -99,6 +99,7 @@ def run(
     context_key: str,
     cache_namespace: str,
     dry_run: bool = False,
+    packages: list | None = None,
 ) -> runtime.Outcome:
     """Run handler code in the sandbox with this installation's capabilities and limits."""
     configure_runtime()
@@ -113,6 +114,7 @@ def run(
         cache_namespace=cache_namespace,
         dry_run=dry_run,
         limits=limits(),
+        packages=packages,
     )
 
 
@@ -180,6 +182,7 @@ def send(message, version, secrets: dict[str, str]) -> SendResult:
         secrets=secrets,
         context_key=f"{action.public_id}:{version.public_id}",
         cache_namespace=action.public_id,
+        packages=version.dependencies,
     )
     result = result_for(outcome)
     result.execution = outcome.to_dict()

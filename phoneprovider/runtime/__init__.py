@@ -38,6 +38,8 @@ handler swapped for a no-op, so code that throws at its top level is refused bef
 """
 
 from phoneprovider.net import HttpPolicy
+from phoneprovider.runtime._npm import DependencyError
+from phoneprovider.runtime._npm import resolve as resolve_dependencies
 from phoneprovider.runtime._pool import BACKENDS, backend, configure, execute, shutdown, warm_up
 from phoneprovider.runtime._types import (
     CodeValidationError,
@@ -55,6 +57,7 @@ __all__ = [
     "MAX_SOURCE_BYTES",
     "CacheStore",
     "CodeValidationError",
+    "DependencyError",
     "FetchFn",
     "FetchRequest",
     "FetchResponse",
@@ -67,6 +70,7 @@ __all__ = [
     "configure",
     "execute",
     "load_check",
+    "resolve_dependencies",
     "shutdown",
     "validate_source",
     "warm_up",

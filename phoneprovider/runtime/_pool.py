@@ -28,7 +28,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from phoneprovider.runtime import _deno
+from phoneprovider.runtime import _deno, _npm
 from phoneprovider.runtime._types import FetchFn, FetchRequest, Limits, Outcome
 from phoneprovider.runtime.cache import CacheStore
 
@@ -633,8 +633,12 @@ def execute(
     cache_namespace: str = "",
     dry_run: bool = False,
     limits: Limits | None = None,
+    packages: list[dict] | None = None,
 ) -> Outcome:
-    """Run ``source``'s handler for ``event`` in a sandbox process and return its outcome."""
+    """Run ``source``'s handler for ``event`` in a sandbox process and return its outcome.
+
+    ``packages``: the npm packages the handler may ``require``, pinned (``[{name, version}]``
+    from ``npm.resolve`` at deploy); installed here first if this machine lacks them."""
     t0 = time.perf_counter()
     limits = limits or Limits()
     secrets = dict(secrets or {})
@@ -669,6 +673,17 @@ def execute(
                 "max_response_bytes": http_policy.max_response_bytes,
                 "max_redirects": http_policy.max_redirects,
             }
+        if packages and _backend == "deno":
+            try:
+                packages = _npm.ensure(packages)
+            except _npm.DependencyError as exc:
+                return Outcome(
+                    status="error",
+                    reason=exc.message,
+                    error_kind="load",
+                    error={"name": "Error", "message": exc.message, "stack": ""},
+                    stats={**stats, "total_ms": round((time.perf_counter() - t0) * 1000, 3)},
+                )
         key = get_pool().context_id(context_key)
         req = {
             "op": "exec",
@@ -679,6 +694,7 @@ def execute(
             "event": ev,
             "cache": entries,
             "dry_run": bool(dry_run),
+            "packages": list(packages or []),
             "host_fetch": fetch is not None and not dry_run,
             "policy": policy,
             "limits": {

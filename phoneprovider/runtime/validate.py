@@ -151,7 +151,9 @@ _HANDLER_FRAME = re.compile(r"handler\.js:(\d+):(\d+)")
 LOAD_TIMEOUT_S = 5.0
 
 
-def load_check(source: str, trigger: str = "custom-phone-provider") -> None:
+def load_check(
+    source: str, trigger: str = "custom-phone-provider", packages: list | None = None
+) -> None:
     """Load ``source`` once in a sandbox process of the configured engine, as a worker would,
     without calling its handler; raise ``CodeValidationError`` (with the line, when the error's
     stack names one) if the module throws, hangs or exhausts memory while it loads.
@@ -171,6 +173,7 @@ def load_check(source: str, trigger: str = "custom-phone-provider") -> None:
         secrets={},
         dry_run=True,
         limits=Limits(timeout_s=LOAD_TIMEOUT_S, max_fetches=5),
+        packages=packages,
     )
     if outcome.status != "error":
         return

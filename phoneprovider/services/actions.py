@@ -9,7 +9,13 @@ from django.utils import timezone
 from phoneprovider import selectors
 from phoneprovider.errors import Conflict, ValidationError
 from phoneprovider.models import Action, ActionSecret, ActionVersion
-from phoneprovider.runtime import CodeValidationError, load_check, validate_source
+from phoneprovider.runtime import (
+    CodeValidationError,
+    DependencyError,
+    load_check,
+    resolve_dependencies,
+    validate_source,
+)
 from phoneprovider.services.audit import MASK, audit_record
 
 MAX_SECRETS = 30
@@ -59,11 +65,20 @@ def code_validate(code: str, trigger_id: str) -> None:
         raise ValidationError(exc.message, field="code", line=exc.line, column=exc.column) from None
 
 
-def code_load_check(code: str, trigger_id: str) -> None:
+def dependencies_install(dependencies: list) -> list[dict]:
+    """Install the declared npm packages and return them pinned to exact versions; a package
+    that cannot be found or installed is a validation error naming it."""
+    try:
+        return resolve_dependencies(dependencies or [])
+    except DependencyError as exc:
+        raise ValidationError(exc.message, field="dependencies") from None
+
+
+def code_load_check(code: str, trigger_id: str, packages: list | None = None) -> None:
     """Load the module once in the sandbox (its top level runs, the handler does not): code that
     throws as it loads is refused before it is deployed, with the error and its line."""
     try:
-        load_check(code, trigger=trigger_id)
+        load_check(code, trigger=trigger_id, packages=packages)
     except CodeValidationError as exc:
         raise ValidationError(exc.message, field="code", line=exc.line, column=exc.column) from None
 
@@ -252,7 +267,8 @@ def action_update(
 def _deploy_snapshot(
     action: Action, *, actor: str, code: str, runtime: str, dependencies: list, secrets_json: str
 ) -> ActionVersion:
-    code_load_check(code, action.trigger_id)
+    dependencies = dependencies_install(dependencies)
+    code_load_check(code, action.trigger_id, dependencies)
     last = action.versions.order_by("-number").values_list("number", flat=True).first() or 0
     action.versions.filter(deployed=True).update(deployed=False)
     version = ActionVersion.objects.create(

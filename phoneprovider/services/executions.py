@@ -13,6 +13,7 @@ from phoneprovider.crypto import SecretUnavailable
 from phoneprovider.errors import ServiceUnavailable, ValidationError
 from phoneprovider.models import Action, Execution
 from phoneprovider.providers import custom
+from phoneprovider.runtime import DependencyError, resolve_dependencies
 from phoneprovider.services import queue
 from phoneprovider.services.actions import code_validate
 
@@ -71,6 +72,16 @@ def execution_run(execution_pk: int) -> None:
         return
     event = {**(execution.event or {}), "secrets": secrets}
     event.setdefault("configuration", {})
+    try:  # the draft's dependencies, installed and pinned as a deploy would
+        packages = resolve_dependencies(action.dependencies or [])
+    except DependencyError as exc:
+        Execution.objects.filter(pk=execution.pk).update(
+            status="error",
+            reason=exc.message[:REASON_MAX],
+            error={"name": "Error", "message": exc.message, "stack": ""},
+            finished_at=timezone.now(),
+        )
+        return
     outcome = custom.run(
         code=execution.code,
         trigger=action.trigger_id,
@@ -80,6 +91,7 @@ def execution_run(execution_pk: int) -> None:
         context_key=f"test:{execution.public_id}",
         cache_namespace=action.public_id,
         dry_run=execution.dry_run,
+        packages=packages,
     )
     Execution.objects.filter(pk=execution.pk).update(**outcome_fields(outcome.to_dict()))
 

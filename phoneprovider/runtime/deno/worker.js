@@ -42,6 +42,7 @@ function refuse(name) {
   return () => { throw new Error(`process.${name}() is not available to handlers`); };
 }
 let lockedDown = false;
+const realEval = globalThis.eval;
 function lockDown() {
   if (lockedDown) return;
   lockedDown = true;
@@ -50,10 +51,32 @@ function lockDown() {
     try { delete globalThis[name]; } catch (_e) { /* not configurable */ }
   }
   Object.defineProperty(globalThis, 'Deno', { value: Object.freeze({ build }), configurable: false, writable: false });
-  Object.defineProperty(nodeProcess, 'env', { value: {}, writable: true, configurable: true, enumerable: true });
-  for (const name of ['exit', 'reallyExit', 'abort', 'kill', 'dlopen', 'binding', '_linkedBinding', 'chdir']) {
-    try { Object.defineProperty(nodeProcess, name, { value: refuse(name), writable: true, configurable: true }); } catch (_e) { /* keep */ }
+  // Declared packages only: code compiled from here on (the handler, eval, the Function
+  // constructors) may not import modules, and no further workers can be started.
+  for (const name of ['Worker', 'ShadowRealm']) {
+    try { delete globalThis[name]; } catch (_e) { /* not configurable */ }
   }
+  Object.defineProperty(globalThis, 'eval', { value: (code) => realEval(noImports(code)), writable: true, configurable: true });
+  for (const proto of [Function.prototype, Object.getPrototypeOf(async function () {}), Object.getPrototypeOf(function* () {}), Object.getPrototypeOf(async function* () {})]) {
+    const Real = proto.constructor;
+    const Guarded = function (...args) { return Real(...args.map(noImports)); };
+    Guarded.prototype = proto;
+    Object.defineProperty(proto, 'constructor', { value: Guarded, writable: true, configurable: true });
+  }
+  globalThis.Function = Function.prototype.constructor;
+}
+const IMPORT_CALL = /\bimport\s*\(|\bimport\s*\/\*/;
+function noImports(code) {
+  if (typeof code === 'string' && IMPORT_CALL.test(code)) {
+    throw new Error("import() is not available to handlers: require() the Action's declared dependencies instead");
+  }
+  return code;
+}
+// Node's process, as packages (which read it as they load) and handlers see it: no host
+// environment, no way to end or signal the process.
+Object.defineProperty(nodeProcess, 'env', { value: {}, writable: true, configurable: true, enumerable: true });
+for (const name of ['exit', 'reallyExit', 'abort', 'kill', 'dlopen', 'binding', '_linkedBinding', 'chdir']) {
+  try { Object.defineProperty(nodeProcess, name, { value: refuse(name), writable: true, configurable: true }); } catch (_e) { /* keep */ }
 }
 // Errors a handler leaves unhandled belong to its execution, not to this worker.
 globalThis.addEventListener('unhandledrejection', (e) => { e.preventDefault(); fail(EX, e.reason); });
@@ -334,17 +357,26 @@ async function define(m) {
   for (const dep of m.packages || []) {
     try {
       const mod = await import(`npm:${dep.name}@${dep.version}`);
-      packages[dep.name] = mod.default !== undefined && Object.keys(mod).every((k) => k === 'default' || k in Object(mod.default)) ? mod.default : mod;
+      // A CommonJS package: its module.exports, as Node's require gives it. An ES module: its
+      // namespace (or its default export when that holds every named one).
+      if ('module.exports' in mod) packages[dep.name] = mod['module.exports'];
+      else packages[dep.name] = mod.default !== undefined && Object.keys(mod).every((k) => k === 'default' || k in Object(mod.default)) ? mod.default : mod;
     } catch (err) {
       const message = `The dependency ${dep.name}@${dep.version} could not be loaded: ${String(err && err.message).split('\n')[0]}`;
       post({ op: 'defined', error: { name: 'Error', message, load: true } });
       return;
     }
   }
-  lockDown();
+  try {
+    lockDown();
+  } catch (err) {
+    post({ op: 'defined', error: { name: 'Error', message: `The sandbox could not be prepared: ${err && err.message}`, load: true } });
+    return;
+  }
   try {
     moduleObj = null;
-    wrapper = (0, eval)(`(function (exports, require, module, __filename, __dirname) {\n${m.source}\n})\n//# sourceURL=handler.js`);
+    noImports(m.source);
+    wrapper = (0, realEval)(`(function (exports, require, module, __filename, __dirname) {\n${m.source}\n})\n//# sourceURL=handler.js`);
     post({ op: 'defined' });
   } catch (err) {
     post({ op: 'defined', error: { name: String(err && err.name), message: String(err && err.message) } });
