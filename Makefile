@@ -20,13 +20,20 @@ install: $(VENV)/.installed
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-# Web on http://$(HOST):$(PORT)/ plus a real Celery worker (with the sweeper's beat).
-# DATABASE_URL / REDIS_URL are used when set; else SQLite and a file broker under var/.
+# Web on http://$(HOST):$(PORT)/ plus a real Celery worker and Celery beat (the sweeper's clock)
+# as separate processes. DATABASE_URL / REDIS_URL are used when set; else SQLite and a file broker
+# under var/. Beat is restarted whenever it dies (a dead beat would stop the sweeper silently);
+# /healthz turns red when the last sweep is older than three intervals.
 run: migrate
 	@$(PY) manage.py ensure_admin
-	@# Whichever of the two stops first (or Ctrl-C) takes the other one down with it.
+	@# Web or worker stopping (or Ctrl-C) takes everything down with it.
 	@trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT; trap 'exit 130' INT TERM; \
-	$(VENV)/bin/celery -A phoneprovider worker --beat --loglevel=INFO --concurrency=$${WORKER_CONCURRENCY:-2} & \
+	$(VENV)/bin/celery -A phoneprovider worker --loglevel=INFO --concurrency=$${WORKER_CONCURRENCY:-2} & \
+	( trap 'kill $$beat 2>/dev/null; exit 0' TERM INT; while :; do \
+	    $(VENV)/bin/celery -A phoneprovider beat --loglevel=INFO \
+	      --schedule=$${VAR_DIR:-var}/celerybeat-schedule & beat=$$!; wait $$beat; \
+	    echo "make run: beat exited (status $$?); restarting it in 1 s" >&2; sleep 1; \
+	  done ) & \
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT) & \
 	wait -n
 

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from phoneprovider import webhooks
+from phoneprovider import health, webhooks
 from phoneprovider.api import docs
 from phoneprovider.api.errors import not_found_view
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     # The documents describe the API's routes, so they sit beside them rather than among them.
     path("api/v2/openapi.json", docs.OpenApiView.as_view(), name="api-openapi"),

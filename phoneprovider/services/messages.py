@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from phoneprovider import health
 from phoneprovider.config_cache import Snapshot
 from phoneprovider.crypto import SecretUnavailable, reveal
 from phoneprovider.errors import ValidationError
@@ -369,6 +370,7 @@ def message_sweep() -> dict:
         _enqueue(pk)
         requeued += 1
     pruned = limits.limits_prune()
+    health.sweep_recorded()
     return {"expired_claims": expired, "requeued": requeued, "limit_windows_pruned": pruned}
 
 
