@@ -1,8 +1,10 @@
-"""The message log: every message with filters, a detail view with its attempts, and Resend."""
+"""The message log: every message with filters, a detail view with its attempts, Resend, erasure
+of a number's data, and the last retention purge."""
 
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,8 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.views import _actor, staff_required
 from phoneprovider import selectors
-from phoneprovider.errors import ApplicationError, NotFound
+from phoneprovider.errors import ApplicationError, NotFound, ValidationError
 from phoneprovider.models import DeliveryMethod, MessageType, PhoneMessage
+from phoneprovider.services.erasure import number_erase
 from phoneprovider.services.messages import RESENDABLE_STATUSES, message_resend
 
 PAGE_SIZE = 50
@@ -79,6 +82,8 @@ def messages_page(request: HttpRequest) -> HttpResponse:
             "first_query": query.urlencode(),
             "paged": before_pk is not None,
             "filtered": filtered,
+            "purge": selectors.purge_last_run(),
+            "message_retention_days": settings.MESSAGE_RETENTION_DAYS,
             "nav": "messages",
         },
     )
@@ -117,3 +122,22 @@ def message_resend_view(request: HttpRequest, public_id: str) -> HttpResponse:
         return redirect("dashboard:message", public_id=message.public_id)
     messages.success(request, f"Queued {new.public_id}, a resend of {message.public_id}.")
     return redirect("dashboard:message", public_id=new.public_id)
+
+
+@require_POST
+@staff_required
+def number_erase_view(request: HttpRequest) -> HttpResponse:
+    """Erase a number's messages, logs and counts (the page's dialog asked first)."""
+    try:
+        result = number_erase(request.POST.get("number", ""), actor=_actor(request))
+    except ValidationError as exc:
+        messages.error(request, f"Nothing was erased: {exc.message}")
+        return redirect("dashboard:messages")
+    messages.success(
+        request,
+        f"Erased {result.number}: {result.messages_removed} messages, "
+        f"{result.attempts_removed} attempts and {result.executions_removed} executions "
+        f"removed, {result.audit_entries_masked} audit entries masked, its limit counts "
+        "forgotten. The audit log records the erasure.",
+    )
+    return redirect("dashboard:messages")

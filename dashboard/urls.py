@@ -55,6 +55,7 @@ urlpatterns = [
     path("templates/<str:message_type>/try/", template_views.template_try, name="template_try"),
     # The message log.
     path("messages/", message_views.messages_page, name="messages"),
+    path("messages/erase/", message_views.number_erase_view, name="number_erase"),
     path("messages/<str:public_id>/", message_views.message_page, name="message"),
     path(
         "messages/<str:public_id>/resend/", message_views.message_resend_view, name="message_resend"

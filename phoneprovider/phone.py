@@ -40,3 +40,14 @@ def mask(number: str) -> str:
     if len(number) <= 8:
         return number
     return number[:5] + "•" * (len(number) - 9) + number[-4:]
+
+
+def mask_erased(number: str) -> str:
+    """+14155550100 → +1415555••00: how a record that outlives a number's erasure names it.
+
+    Two digits hidden are enough that the record no longer identifies the number, while an
+    operator answering the person can still tell which request it was.
+    """
+    if len(number) <= 6:
+        return "•" * len(number)
+    return number[:-4] + "••" + number[-2:]

@@ -27,6 +27,12 @@ def query_error(message: str, path: str = "") -> ApplicationError:
     )
 
 
+def path_error(message: str, path: str) -> ApplicationError:
+    return ApplicationError(
+        f"Path validation error: '{message}' on property {path}.", error_code="invalid_uri"
+    )
+
+
 def error_response(exc: ApplicationError) -> JsonResponse:
     response = JsonResponse(exc.as_body(), status=exc.status_code)
     for name, value in exc.headers.items():

@@ -440,6 +440,25 @@ COMPONENTS: dict[str, dict] = {
             "finished_at": {"type": ["string", "null"], "format": "date-time"},
         }
     ),
+    "NumberErasure": obj(
+        {
+            "number": {"type": "string", "description": "The number, masked: +1415555••00."},
+            "messages_removed": {"type": "integer"},
+            "attempts_removed": {"type": "integer"},
+            "executions_removed": {"type": "integer"},
+            "audit_entries_masked": {
+                "type": "integer",
+                "description": "Audit entries that mentioned the number and now name it masked.",
+            },
+        },
+        required=(
+            "number",
+            "messages_removed",
+            "attempts_removed",
+            "executions_removed",
+            "audit_entries_masked",
+        ),
+    ),
 }
 
 # Query strings: each parameter with its schema (values arrive as text and are coerced).

@@ -54,6 +54,11 @@ urlpatterns = [
     path("phone/config", views.PhoneConfigView.as_view(), name="phone-config"),
     path("phone/messages", views.MessagesView.as_view(), name="messages"),
     path("phone/messages/<str:id>", views.MessageView.as_view(), name="message"),
+    path(
+        "phone/numbers/<str:e164>/messages",
+        views.NumberMessagesView.as_view(),
+        name="number-messages",
+    ),
     # Last: anything else under /api/v2 is Auth0's JSON 404, never Django's HTML page.
     re_path(r"^.*$", not_found_view),
 ]

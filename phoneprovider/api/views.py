@@ -5,13 +5,14 @@ from django.conf import settings
 from phoneprovider import selectors
 from phoneprovider.api import serializers as out
 from phoneprovider.api.base import ApiView, operation, respond
-from phoneprovider.api.errors import payload_error
+from phoneprovider.api.errors import path_error, payload_error
 from phoneprovider.api.schemas import COMPONENTS, QUERY_PAGING, TRIGGER_IDS, ref
 from phoneprovider.api.validation import check
 from phoneprovider.errors import NotFound, ValidationError
 from phoneprovider.models import Action, MessageType, PhoneProvider
 from phoneprovider.services import actions as action_services
 from phoneprovider.services import config as config_services
+from phoneprovider.services import erasure as erasure_services
 from phoneprovider.services import executions as execution_services
 from phoneprovider.services import messages as message_services
 from phoneprovider.services import providers as provider_services
@@ -606,6 +607,26 @@ class MessageView(ApiView):
     )
     def get(self, request, *, body, query, id):
         return respond(out.message_json(selectors.message_get(id)))
+
+
+class NumberMessagesView(ApiView):
+    @operation(
+        "delete:phone_messages",
+        "Erase everything kept about a phone number",
+        tag=MESSAGES,
+        response="NumberErasure",
+        description="Deletes every message sent to the number (or mentioning it) with its "
+        "attempts and executions, test executions that mention it, and its abuse-limit counts; "
+        "audit entries that mention it keep the number masked. Writes one audit entry naming "
+        "the number masked (+1415555••00) and the counts. The number is E.164 "
+        "(URL-encode + as %2B if your client turns + into a space).",
+    )
+    def delete(self, request, *, body, query, e164):
+        try:
+            result = erasure_services.number_erase(e164, actor=self.actor)
+        except ValidationError as exc:
+            raise path_error(exc.message, "e164") from None
+        return respond(result.as_dict())
 
 
 # --- Configuration as code ----------------------------------------------------------------------

@@ -292,6 +292,9 @@ def _fail_over(provider: PhoneProvider, message: PhoneMessage) -> None:
 def _record_result(
     message: PhoneMessage, attempt: DeliveryAttempt, result: SendResult
 ) -> PhoneMessage:
+    if not list(PhoneMessage.objects.select_for_update().filter(pk=message.pk).values("pk")):
+        # Erased while it was being sent (services.erasure): nothing is to be kept about it.
+        return message
     now = timezone.now()
     attempt.execution = _execution_record(result)
     attempt.outcome = {

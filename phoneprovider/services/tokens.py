@@ -23,6 +23,7 @@ SCOPES: tuple[str, ...] = (
     "read:phone_messages",
     "read:phone_config",
     "update:phone_config",
+    "delete:phone_messages",
 )
 
 TOKEN_PREFIX = "ppt_"  # noqa: S105 - a marker, not a secret

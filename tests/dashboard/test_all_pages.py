@@ -29,6 +29,7 @@ ROUTES = {
     "messages": ({}, ("GET",)),
     "message": ({"public_id": "msg_missing"}, ("GET",)),
     "message_resend": ({"public_id": "msg_missing"}, ("POST",)),
+    "number_erase": ({}, ("POST",)),
     "logs": ({}, ("GET",)),
     "logs_rows": ({}, ("GET",)),
     "logs_row": ({"public_id": "exe_missing"}, ("GET",)),
