@@ -154,7 +154,7 @@ def config_export() -> dict:
         }
     policy = selectors.policy_get()
     doc["limits"] = {
-        "mode": policy.mode,
+        "mode": str(policy.mode),
         **{name: getattr(policy, name) for name in limit_services.NUMBER_FIELDS},
         **{name: list(getattr(policy, name)) for name in limit_services.COUNTRY_FIELDS},
         "failover_to_twilio": policy.failover_to_twilio,
@@ -174,6 +174,7 @@ class _Dumper(yaml.SafeDumper):
 
 
 _Dumper.add_representer(str, _text)
+_Dumper.add_multi_representer(str, _text)  # TextChoices values too
 
 
 def config_dump(doc: dict) -> str:

@@ -98,7 +98,8 @@ def _validate(provider: PhoneProvider) -> None:
                     "Give a From number or a Messaging Service SID.", field="default_from"
                 )
             )
-        if not provider.twilio_auth_token:
+        # A disabled provider sends nothing: an import may store it before the token is known.
+        if not provider.twilio_auth_token and not provider.disabled:
             errors.append(ValidationError("The Twilio auth token is required.", field="auth_token"))
     else:
         action = selectors.custom_provider_action()
