@@ -7,7 +7,8 @@ A configuration write bumps a generation number in the shared cache (Redis, or f
 backup, hand-written SQL) shows within that time. ``CONFIG_CACHE_SECONDS=0`` turns copies off.
 
 A copy is shared by every caller in the process: only read-only paths (queueing and delivering
-messages) use them. Pages, the API and services read through ``selectors`` as before.
+messages, authenticating API tokens) use them. Pages, the API and services read through
+``selectors`` as before.
 """
 
 import logging
@@ -26,6 +27,7 @@ from phoneprovider.models import (
     Action,
     ActionSecret,
     ActionVersion,
+    ApiToken,
     DeliveryPolicy,
     PhoneProvider,
     PhoneTemplate,
@@ -34,7 +36,15 @@ from phoneprovider.models import (
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "phoneprovider:config-generation"
-CONFIG_MODELS = (PhoneProvider, PhoneTemplate, DeliveryPolicy, Action, ActionVersion, ActionSecret)
+CONFIG_MODELS = (
+    PhoneProvider,
+    PhoneTemplate,
+    DeliveryPolicy,
+    Action,
+    ActionVersion,
+    ActionSecret,
+    ApiToken,  # a revoked or deleted token is refused at once in every process
+)
 
 T = TypeVar("T")
 _copies: dict[str, tuple[str, float, object]] = {}  # name → (generation, taken at, value)
@@ -70,7 +80,16 @@ class Snapshot:
 
         return self._get("custom-handler", load)
 
-    def _get(self, name: str, load: Callable[[], T]) -> T:
+    def token(self, token_hash: str) -> ApiToken | None:
+        """The API token with this hash. Unknown hashes are not kept: they would let anyone
+        fill the process's memory with made-up tokens."""
+        return self._get(
+            f"token:{token_hash}",
+            lambda: ApiToken.objects.filter(token_hash=token_hash).first(),
+            keep_none=False,
+        )
+
+    def _get(self, name: str, load: Callable[[], T], keep_none: bool = True) -> T:
         if self.generation is None:
             return load()
         now = time.monotonic()
@@ -78,7 +97,8 @@ class Snapshot:
         if copy is not None and copy[0] == self.generation and now - copy[1] < self.max_age:
             return copy[2]
         value = load()
-        _copies[name] = (self.generation, now, value)
+        if value is not None or keep_none:
+            _copies[name] = (self.generation, now, value)
         return value
 
 

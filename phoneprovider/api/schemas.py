@@ -396,6 +396,21 @@ COMPONENTS: dict[str, dict] = {
         },
         required=("to",),
     ),
+    "SendMessageBatchRequest": obj(
+        {"messages": array(ref("SendMessageRequest"), minItems=1, maxItems=1000)},
+        required=("messages",),
+    ),
+    "MessageBatchResult": obj(
+        {
+            "messages": array(
+                {
+                    "oneOf": [ref("Message"), obj({"error": ref("Error")}, required=("error",))],
+                    "description": "The message (new, or the earlier one with the same "
+                    "idempotency_key), or the error that refused this item.",
+                }
+            )
+        }
+    ),
     "MessageAttempt": obj(
         {
             "number": {"type": "integer"},

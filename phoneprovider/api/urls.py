@@ -53,6 +53,7 @@ urlpatterns = [
     path("actions/executions/<str:id>", views.ExecutionView.as_view(), name="execution"),
     path("phone/config", views.PhoneConfigView.as_view(), name="phone-config"),
     path("phone/messages", views.MessagesView.as_view(), name="messages"),
+    path("phone/messages/batch", views.MessageBatchView.as_view(), name="messages-batch"),
     path("phone/messages/<str:id>", views.MessageView.as_view(), name="message"),
     path(
         "phone/numbers/<str:e164>/messages",

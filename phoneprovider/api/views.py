@@ -8,7 +8,7 @@ from phoneprovider.api.base import ApiView, operation, respond
 from phoneprovider.api.errors import path_error, payload_error
 from phoneprovider.api.schemas import COMPONENTS, QUERY_PAGING, TRIGGER_IDS, ref
 from phoneprovider.api.validation import check
-from phoneprovider.errors import NotFound, ValidationError
+from phoneprovider.errors import ApplicationError, NotFound, ValidationError
 from phoneprovider.models import Action, MessageType, PhoneProvider
 from phoneprovider.services import actions as action_services
 from phoneprovider.services import config as config_services
@@ -585,17 +585,52 @@ class MessagesView(ApiView):
                 error_code="invalid_headers",
             )
         key = body.get("idempotency_key") or header or None
-        message = message_services.message_queue(
-            to=body["to"],
-            message_type=body.get("message_type", MessageType.OTP_VERIFY),
-            delivery_method=body.get("delivery_method", "text"),
-            code=body.get("code", ""),
-            locale=body.get("locale", ""),
-            sender=body.get("from", ""),
-            context={k: body[k] for k in CONTEXT_FIELDS if k in body},
-            idempotency_key=key,
-        )
+        message = message_services.message_queue(**_send_arguments(body, key))
         return respond(out.message_json(message), 202)
+
+
+def _send_arguments(body: dict, idempotency_key: str | None) -> dict:
+    return {
+        "to": body["to"],
+        "message_type": body.get("message_type", MessageType.OTP_VERIFY),
+        "delivery_method": body.get("delivery_method", "text"),
+        "code": body.get("code", ""),
+        "locale": body.get("locale", ""),
+        "sender": body.get("from", ""),
+        "context": {k: body[k] for k in CONTEXT_FIELDS if k in body},
+        "idempotency_key": idempotency_key,
+    }
+
+
+class MessageBatchView(ApiView):
+    @operation(
+        "create:phone_messages",
+        "Send up to 1,000 messages",
+        tag=MESSAGES,
+        body="SendMessageBatchRequest",
+        status=202,
+        response="MessageBatchResult",
+        description="Each item is a SendMessageRequest, with its own idempotency_key, and gets "
+        "its own result in the same position: the queued (or blocked) message, the earlier "
+        'message with the same idempotency_key, or {"error": …} when it is refused (a bad '
+        "number, a disabled template). Refused items do not stop the others; a body that does "
+        "not match the schema is refused whole (400).",
+    )
+    def post(self, request, *, body, query):
+        results = message_services.message_queue_batch(
+            [_send_arguments(item, item.get("idempotency_key")) for item in body["messages"]]
+        )
+        return respond(
+            {
+                "messages": [
+                    {"error": result.as_body()}
+                    if isinstance(result, ApplicationError)
+                    else out.message_json(result, with_attempts=False)
+                    for result in results
+                ]
+            },
+            202,
+        )
 
 
 class MessageView(ApiView):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from phoneprovider import health
 from phoneprovider.config_cache import Snapshot
 from phoneprovider.crypto import SecretUnavailable, reveal
-from phoneprovider.errors import ValidationError
+from phoneprovider.errors import ApplicationError, ValidationError
 from phoneprovider.models import (
     DeliveryAttempt,
     DeliveryMethod,
@@ -87,7 +87,114 @@ def message_queue(
     The same ``idempotency_key`` twice returns the first message and sends nothing more. A send
     that breaks an abuse limit is stored as ``blocked`` with the rule and never enqueued (in
     record-only mode it goes out, with the rule noted).
+
+    The lean path every send takes: configuration from the process's copies (``Snapshot``), one
+    look-up when there is an idempotency key, one INSERT, and the enqueue once it is committed.
     """
+    if idempotency_key:
+        existing = PhoneMessage.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    message = _message_build(
+        Snapshot(),
+        to=to,
+        message_type=message_type,
+        delivery_method=delivery_method,
+        code=code,
+        locale=locale,
+        sender=sender,
+        context=context,
+        idempotency_key=idempotency_key,
+        is_test=is_test,
+    )
+    try:
+        _insert(message)
+    except IntegrityError:
+        # Two requests raced with one idempotency key: the other one won.
+        return PhoneMessage.objects.get(idempotency_key=idempotency_key)
+    if message.status == Status.QUEUED:
+        transaction.on_commit(lambda: _enqueue(message.pk))
+    return message
+
+
+def _insert(message: PhoneMessage) -> None:
+    """One INSERT. On its own it is its own transaction (no BEGIN/COMMIT round trips); inside a
+    caller's transaction a savepoint keeps that transaction usable after a duplicate key."""
+    message.pk = None
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            message.save(force_insert=True)
+    else:
+        message.save(force_insert=True)
+
+
+BATCH_MAX = 1000
+
+
+def message_queue_batch(items: list[dict]) -> list[PhoneMessage | ApplicationError]:
+    """Queue many messages at once: each item takes ``message_queue``'s keyword arguments and
+    gets its own result, in order — the message (new, or the earlier one with the same
+    idempotency key) or the error that refused it. Refused items do not stop the others.
+
+    One look-up for all idempotency keys, one reading of the configuration, one multi-row
+    INSERT; each message is enqueued once the batch has committed.
+    """
+    if len(items) > BATCH_MAX:
+        raise ValidationError(f"At most {BATCH_MAX} messages per batch.", field="messages")
+    keys = [item["idempotency_key"] for item in items if item.get("idempotency_key")]
+    by_key = {m.idempotency_key: m for m in PhoneMessage.objects.filter(idempotency_key__in=keys)}
+    config = Snapshot()
+    results: list[PhoneMessage | ApplicationError] = []
+    new: list[PhoneMessage] = []
+    for item in items:
+        key = item.get("idempotency_key") or None
+        if key in by_key:  # stored before, or earlier in this batch
+            results.append(by_key[key])
+            continue
+        try:
+            message = _message_build(config, **item)
+        except ApplicationError as exc:
+            results.append(exc)
+            continue
+        new.append(message)
+        results.append(message)
+        if key:
+            by_key[key] = message
+    try:
+        with transaction.atomic():
+            PhoneMessage.objects.bulk_create(new)
+    except IntegrityError:
+        # Another request stored one of these idempotency keys meanwhile: one at a time, so each
+        # such item gets the stored message and the others are still stored.
+        stored = {}
+        for message in new:
+            try:
+                _insert(message)
+            except IntegrityError:
+                key = message.idempotency_key
+                stored[id(message)] = PhoneMessage.objects.get(idempotency_key=key)
+        results = [stored.get(id(result), result) for result in results]
+        new = [message for message in new if id(message) not in stored]
+    queued = [m.pk for m in new if m.status == Status.QUEUED]
+    transaction.on_commit(lambda: [_enqueue(pk) for pk in queued])
+    return results
+
+
+def _message_build(
+    config: Snapshot,
+    *,
+    to: str,
+    message_type: str = MessageType.OTP_VERIFY,
+    delivery_method: str = DeliveryMethod.TEXT,
+    code: str = "",
+    locale: str = "",
+    sender: str = "",
+    context: dict | None = None,
+    idempotency_key: str | None = None,
+    is_test: bool = False,
+) -> PhoneMessage:
+    """A new message, not yet saved: validated, rendered, and counted against the abuse limits
+    (``blocked`` with the rule when one refuses it)."""
     recipient = normalize_e164(to, field="to")
     if message_type not in MessageType.values:
         raise ValidationError(
@@ -95,11 +202,6 @@ def message_queue(
         )
     if delivery_method not in DeliveryMethod.values:
         raise ValidationError("delivery_method must be 'text' or 'voice'.", field="delivery_method")
-    if idempotency_key:
-        existing = PhoneMessage.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
-    config = Snapshot()
     provider = config.provider()
     if provider is None:
         raise ValidationError("No phone provider is configured yet.", field="provider")
@@ -153,14 +255,6 @@ def message_queue(
         message.status = Status.BLOCKED
         message.reason = hit.reason
         message.finished_at = timezone.now()
-    try:
-        with transaction.atomic():
-            message.save()
-            if not blocked:
-                transaction.on_commit(lambda: _enqueue(message.pk))
-    except IntegrityError:
-        # Two requests raced with one idempotency key: the other one won.
-        return PhoneMessage.objects.get(idempotency_key=idempotency_key)
     return message
 
 

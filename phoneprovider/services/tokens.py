@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from phoneprovider.config_cache import Snapshot
 from phoneprovider.errors import Unauthorized, ValidationError
 from phoneprovider.models import ApiToken
 from phoneprovider.services.audit import audit_record
@@ -100,7 +101,8 @@ def token_authenticate(raw: str) -> ApiToken:
     """The live token for ``raw``, or TokenError with the message the API answers with."""
     if not raw:
         raise TokenError("Missing authentication")
-    token = ApiToken.objects.filter(token_hash=token_hash(raw)).first()
+    # The process's copy (config_cache): no query per request; a revoke is seen at once.
+    token = Snapshot().token(token_hash(raw))
     if token is None or token.revoked_at is not None:
         raise TokenError("Invalid token")
     now = timezone.now()

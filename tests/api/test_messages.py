@@ -123,3 +123,123 @@ def test_scopes(api_as, provider):
         403,
         message="Insufficient scope, expected any of: create:phone_messages",
     )
+
+
+# --- POST /phone/messages/batch ------------------------------------------------------------------
+
+
+def batch(api, *items):
+    return api.post("/phone/messages/batch", {"messages": list(items)})
+
+
+def test_batch_gives_each_message_its_own_result_in_order(api, provider):
+    response = batch(
+        api,
+        {"to": "+14155550101", "code": "111111", "idempotency_key": "b-1"},
+        {"to": "555", "code": "222222"},
+        {"to": "+14155550103", "delivery_method": "voice", "code": "333333"},
+    )
+
+    assert response.status_code == 202, response.content
+    first, refused, third = response.json()["messages"]
+    assert first["status"] == "queued" and first["idempotency_key"] == "b-1"
+    assert refused["error"]["statusCode"] == 400 and "E.164" in refused["error"]["message"]
+    assert third["status"] == "queued" and third["delivery_method"] == "voice"
+    stored = {m.public_id: m for m in PhoneMessage.objects.all()}
+    assert set(stored) == {first["id"], third["id"]}
+    assert "111111" in stored[first["id"]].as_text
+    assert "3, 3, 3, 3, 3, 3" in stored[third["id"]].as_voice
+
+
+def test_batch_idempotency_keys_return_the_earlier_message(api, provider):
+    earlier = send(api, idempotency_key="k-1").json()
+
+    results = batch(
+        api,
+        {"to": "+14155550101", "idempotency_key": "k-1"},
+        {"to": "+14155550102", "idempotency_key": "k-2"},
+        {"to": "+14155550102", "idempotency_key": "k-2"},
+    ).json()["messages"]
+
+    assert results[0]["id"] == earlier["id"]
+    assert results[1]["id"] == results[2]["id"] != earlier["id"]
+    assert PhoneMessage.objects.count() == 2
+
+
+def test_batch_items_are_limited_one_by_one(api, provider):
+    from phoneprovider.services import limits
+
+    limits.policy_update(actor="t", recipient_per_hour=2)
+
+    results = batch(api, *[{"to": "+14155550101"} for _ in range(3)]).json()["messages"]
+
+    assert [r["status"] for r in results] == ["queued", "queued", "blocked"]
+    assert results[2]["limit_rule"] == "recipient_per_hour"
+
+
+def test_batch_takes_up_to_1000_messages(api, provider):
+    items = [{"to": f"+1415555{i:04d}", "idempotency_key": f"many-{i}"} for i in range(1000)]
+
+    response = batch(api, *items)
+
+    assert response.status_code == 202, response.content[:300]
+    assert len(response.json()["messages"]) == 1000
+    assert PhoneMessage.objects.filter(idempotency_key__startswith="many-").count() == 1000
+    assert_error(batch(api, *items, {"to": "+14155550100"}), 400, contains="maximum 1000")
+    assert_error(batch(api), 400, contains="minimum 1")
+    assert PhoneMessage.objects.count() == 1000
+
+
+def test_batch_refuses_a_malformed_body_whole(api, provider):
+    assert_error(batch(api, {"to": "+14155550101"}, {"to": 5}), 400, contains="Payload validation")
+    assert_error(api.post("/phone/messages/batch", {}), 400, contains="messages")
+    assert PhoneMessage.objects.count() == 0
+
+
+def test_batch_needs_the_create_scope(api_as, provider):
+    reader = api_as("read:phone_messages")
+    assert_error(batch(reader, {"to": "+14155550101"}), 403, contains="create:phone_messages")
+
+
+def test_batch_is_in_the_openapi_document(api):
+    document = api.get("/openapi.json").json()
+    post = document["paths"]["/phone/messages/batch"]["post"]
+    assert "create:phone_messages" in str(post)
+    assert "SendMessageBatchRequest" in str(post["requestBody"])
+
+
+# --- the lean intake ------------------------------------------------------------------------------
+
+
+def test_a_send_costs_one_insert_once_token_and_configuration_are_copied(api, provider):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # The first send stores the limits policy's row (a configuration write: copies dropped);
+    # the second copies the token and the configuration into this process.
+    send(api, to="+14155550100")
+    send(api, to="+14155550101")
+
+    with CaptureQueriesContext(connection) as plain:
+        assert send(api, to="+14155550102").status_code == 202
+    with CaptureQueriesContext(connection) as keyed:
+        assert send(api, to="+14155550103", idempotency_key="lean-1").status_code == 202
+
+    def statements(captured):
+        # Counters of the abuse limits live in the database only when there is no Redis; the
+        # savepoint is there because the test runs inside a transaction (a request does not).
+        words = [q["sql"].split()[0] for q in captured if "limitwindow" not in q["sql"]]
+        return [word for word in words if word not in ("SAVEPOINT", "RELEASE")]
+
+    assert statements(plain) == ["INSERT"]
+    assert statements(keyed) == ["SELECT", "INSERT"]
+
+
+def test_a_revoked_token_is_refused_at_once_although_processes_keep_copies(api, provider):
+    from phoneprovider.models import ApiToken
+    from phoneprovider.services.tokens import token_revoke
+
+    assert send(api).status_code == 202  # copied now
+    token_revoke(ApiToken.objects.get(), actor="t")
+
+    assert_error(send(api), 401, contains="Invalid token")
