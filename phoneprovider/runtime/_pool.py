@@ -526,8 +526,41 @@ def _legacy_event(event: dict) -> dict:
 _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}
 
 
+# Base64 of a secret inside a longer blob (an Authorization header's user:password) depends on
+# where it starts; its alignment-independent middle is redacted when at least this long.
+_BASE64_CORE_MIN = 8
+
+
+def _json_escaped(v: str) -> set[str]:
+    """The forms JSON.stringify (once, or twice for JSON inside JSON) and json.dumps write."""
+    forms = set()
+    for ascii_only in (False, True):
+        once = json.dumps(v, ensure_ascii=ascii_only)[1:-1]
+        forms.update({once, json.dumps(once, ensure_ascii=ascii_only)[1:-1]})
+    return forms
+
+
+def _base64_forms(v: str) -> set[str]:
+    """The secret's base64 (standard and URL-safe, padded or not) at each of the three byte
+    alignments it can have inside a longer encoded text."""
+    raw = v.encode("utf-8", "surrogatepass")
+    forms = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode()
+        start = -(-offset * 8 // 6)  # characters that also carry the bytes before the secret
+        end = (offset + len(raw)) * 8 // 6  # characters fully made of the secret's bits
+        core = encoded[start:end]
+        if offset == 0 and len(raw) >= 4:
+            forms.add(encoded)
+            forms.add(encoded.rstrip("="))
+        if len(core) >= _BASE64_CORE_MIN:
+            forms.add(core)
+    return forms | {f.replace("+", "-").replace("/", "_") for f in forms}
+
+
 class Redactor:
-    """Replaces every secret value (and its URL-encoded forms) with ``[redacted]``."""
+    """Replaces every secret value with ``[redacted]``, and the forms it takes on the way into a
+    log or a URL: URL-encoded, JSON-escaped (once or twice) and base64."""
 
     def __init__(self, secrets: dict[str, str]):
         variants: set[str] = set()
@@ -535,6 +568,9 @@ class Redactor:
             if not isinstance(v, str) or not v:
                 continue
             variants.update({v, urllib.parse.quote(v, safe=""), urllib.parse.quote_plus(v)})
+            variants.update(_json_escaped(v))
+            variants.update(_base64_forms(v))
+        variants.discard("")
         ordered = sorted(variants, key=len, reverse=True)
         self._re = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import urllib.parse
+
 from tests.runtime.conftest import handler, run
 
 
@@ -107,3 +111,42 @@ def test_warm_up_starts_sandboxes_ahead_of_the_first_execution():
     outcome = run(handler("return;"))
     assert outcome.status == "delivered"
     assert "spawn_ms" not in outcome.stats
+
+
+def test_encoded_forms_of_a_secret_are_redacted_too(server):
+    """A secret with a quote, a backslash and a newline, logged through JSON.stringify (once and
+    twice), URL-encoded, and base64-encoded alone and inside a Basic credential."""
+    secret = 'pa"ss\\wo\nrd-Zq9'
+    server.route("/echo", status=200)
+    outcome = run(
+        handler("""
+      const s = event.secrets.TOKEN;
+      console.log(JSON.stringify({token: s}));
+      console.log(JSON.stringify(JSON.stringify({token: s})));
+      console.log('q=' + encodeURIComponent(s));
+      console.log('b64 ' + btoa(s));
+      console.log('basic ' + btoa('user:' + s));
+      console.log('basic2 ' + btoa('us:' + s + ':x'));
+      await fetch(event.secrets.URL + '?t=' + encodeURIComponent(s), {
+        method: 'POST', body: JSON.stringify({t: s}),
+      });
+    """),
+        secrets={"TOKEN": secret, "URL": server.url("/echo")},
+    )
+    assert outcome.status == "delivered", outcome.reason
+    text = json.dumps(outcome.to_dict())
+    leaks = {
+        "plain": secret,
+        "json": json.dumps(secret)[1:-1],
+        "json twice": json.dumps(json.dumps(secret)[1:-1])[1:-1],
+        "url": urllib.parse.quote(secret, safe=""),
+        "base64": base64.b64encode(secret.encode()).decode(),
+        "base64 inside": base64.b64encode(b"user:" + secret.encode()).decode()[8:24],
+        "base64 inside 2": base64.b64encode(b"us:" + secret.encode()).decode()[4:24],
+    }
+    found = {name: form for name, form in leaks.items() if form in text}
+    assert found == {}, found
+    messages = [entry["message"] for entry in outcome.logs]
+    assert messages[0] == '{"token":"[redacted]"}'
+    assert messages[2] == "q=[redacted]"
+    assert messages[3] == "b64 [redacted]"
