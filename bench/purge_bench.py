@@ -3,7 +3,8 @@
 Writes N expired messages (default 100,000) into a fresh benchmark database (PostgreSQL database
 ``phoneprovider_purge_bench`` when DATABASE_URL points at PostgreSQL, else SQLite under
 var/bench), then runs the purge as the beat does — batches of RETENTION_BATCH_SIZE, each its own
-transaction — and prints the rate. Nothing is asserted beyond every old message being gone.
+transaction — and prints the rate; before that, how long erasing one number among them takes.
+Nothing is asserted beyond every old message being gone.
 
     .venv/bin/python bench/purge_bench.py [--messages 100000] [--batch-size 1000]
 """
@@ -129,6 +130,7 @@ def main() -> None:
     from django.db import connection
 
     from phoneprovider.models import PhoneMessage
+    from phoneprovider.services.erasure import number_erase
     from phoneprovider.services.retention import retention_purge
 
     retention_days = settings.MESSAGE_RETENTION_DAYS or 30
@@ -137,10 +139,19 @@ def main() -> None:
     write_old_messages(args.messages, age_days=retention_days + 1)
     written = time.perf_counter() - started
 
+    # Erasure by number scans every message and execution for the number: its cost at this size.
+    started = time.perf_counter()
+    erasure = number_erase(f"+1415{2000000 + args.messages // 2:07d}", actor="bench")
+    erase_seconds = time.perf_counter() - started
+
     run = retention_purge(trigger="command", batch_size=args.batch_size, max_seconds=3600)
     left = PhoneMessage.objects.count()
     rows = run.messages_removed + run.attempts_removed + run.executions_removed
     size = args.batch_size or settings.RETENTION_BATCH_SIZE
+    print(
+        f"Erasure of one number among {args.messages:,} messages: "
+        f"{erasure.messages_removed} message(s) removed in {erase_seconds:.2f} s."
+    )
     print(
         f"Purge ({connection.vendor}): {run.messages_removed:,} messages, "
         f"{run.attempts_removed:,} attempts, {run.executions_removed:,} executions in "
