@@ -153,6 +153,53 @@ class Ours:
         }
 
 
+def rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def runtime_pids() -> list[int]:
+    """This process's children: the runtime (sandbox) processes (the gateway is Node's, named)."""
+    me, out = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if int(fields[1]) == me and b"gateway.js" not in cmd:
+            out.append(int(entry))
+    return out
+
+
+def memory_phase(ours: Ours, executions: int, concurrency: int) -> dict:
+    """RSS of the worker side (this process) and of the runtime processes, before and after
+    ``executions`` executions at ``concurrency``."""
+
+    def snapshot() -> dict:
+        pids = runtime_pids()
+        return {
+            "worker_mb": round(rss_mb(os.getpid()), 1),
+            "runtime_mb": round(sum(rss_mb(p) for p in pids), 1),
+            "runtime_processes": len(pids),
+        }
+
+    start = snapshot()
+    phase = ours.phase(concurrency, executions, float("inf"))
+    return {"start": start, "end": snapshot(), "executions": phase["count"]}
+
+
+def load() -> str:
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
 def run_node(url: str, count: int, seconds: float, concurrency: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         handler_file = Path(tmp) / "handler.js"
@@ -187,11 +234,15 @@ def main() -> None:
         help="alternating node/ours rounds; the best round of each is reported",
     )
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--memory-executions", type=int, default=10_000, help="executions for the RSS check"
+    )
     args = parser.parse_args()
     if not shutil.which("node"):
         raise SystemExit("node is not on PATH")
     gateway, url = start_gateway()
     started = time.monotonic()
+    load_before = load()
     node_rounds: list[dict] = []
     our_rounds: list[dict] = []
     try:
@@ -205,6 +256,7 @@ def main() -> None:
                     "concurrent": ours.phase(args.concurrency, args.count, args.seconds),
                 }
             )
+        memory = memory_phase(ours, args.memory_executions, args.concurrency)
     finally:
         runtime.shutdown()
         gateway.stdin.close()
@@ -213,6 +265,10 @@ def main() -> None:
     def best(rounds: list[dict], name: str) -> dict:
         return max((r[name] for r in rounds), key=lambda r: r["per_second"])
 
+    print(
+        f"engine {runtime.backend()}; machine shared: {load_before} before, {load()} after "
+        "(uptime's 1/5/15-minute figures)"
+    )
     print(
         f"runtime benchmark: {os.cpu_count()} CPUs, gateway {url}, {args.rounds} rounds of "
         f"<= {args.count} executions or {args.seconds:g} s per phase "
@@ -240,6 +296,14 @@ def main() -> None:
         f"{seq['isolate']:.2f} ms, HTTP {seq['http']:.2f} ms, process hop and host side "
         f"{seq['hop']:.2f} ms"
     )
+    m = memory
+    print(
+        f"resident memory over {m['executions']} executions (concurrency {args.concurrency}): "
+        f"worker side {m['start']['worker_mb']:.0f} -> {m['end']['worker_mb']:.0f} MB, "
+        f"runtime processes {m['start']['runtime_mb']:.0f} -> {m['end']['runtime_mb']:.0f} MB "
+        f"({m['start']['runtime_processes']} -> {m['end']['runtime_processes']} processes)"
+    )
+    summary["memory"] = m
     print(json.dumps({"summary": summary, "rounds": {"ours": our_rounds, "node": node_rounds}}))
 
 

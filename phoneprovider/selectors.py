@@ -66,12 +66,13 @@ def action_all_changes_deployed(action: Action, deployed: ActionVersion | None) 
 
 
 def custom_provider_version() -> ActionVersion | None:
-    """The deployed version the custom provider runs, with its Action, in one query."""
-    return (
-        ActionVersion.objects.select_related("action")
-        .filter(action__trigger_id=Action.Trigger.CUSTOM_PHONE_PROVIDER, deployed=True)
-        .first()
-    )
+    """The deployed version the custom provider runs, with its Action: the custom-phone-provider
+    Action's, else (Auth0's legacy path) a deployed send-phone-message Action's."""
+    versions = ActionVersion.objects.select_related("action").filter(deployed=True)
+    version = versions.filter(action__trigger_id=Action.Trigger.CUSTOM_PHONE_PROVIDER).first()
+    if version is None:
+        version = versions.filter(action__trigger_id=Action.Trigger.SEND_PHONE_MESSAGE).first()
+    return version
 
 
 def action_get(public_id: str) -> Action:
