@@ -5,7 +5,7 @@ import pytest
 from phoneprovider.models import AuditEntry
 from phoneprovider.services import config
 from tests.api.conftest import Api
-from tests.services.test_config import ENV, configure
+from tests.services.test_config import ENV, configure, npm_offline  # noqa: F401 - autouse
 
 pytestmark = pytest.mark.django_db
 

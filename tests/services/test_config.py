@@ -21,6 +21,16 @@ HANDLER = """exports.onExecuteCustomPhoneProvider = async (event, api) => {
 };
 """
 ENV = {"TWILIO_AUTH_TOKEN": "tw-token", "API_KEY": "key-1"}
+DEPENDENCIES = [{"name": "lodash", "version": "4.17.21"}]
+
+
+@pytest.fixture(autouse=True)
+def npm_offline(monkeypatch):
+    """Deploys install declared npm packages from the registry; these tests stay on loopback,
+    so a deploy records the (already exact) versions it is given."""
+    from phoneprovider.services import actions
+
+    monkeypatch.setattr(actions, "dependencies_install", lambda deps: list(deps or []))
 
 
 def configure():
@@ -30,9 +40,12 @@ def configure():
         name="gateway",
         trigger_id="custom-phone-provider",
         code=HANDLER,
-        dependencies=[{"name": "lodash", "version": "4.17.21"}],
         secrets={"API_KEY": "key-1"},
     )
+    # Declared dependencies are installed from npm at deploy; tests stay on loopback, so the
+    # deployed version is given its pinned list directly (what a deploy would have recorded).
+    Action.objects.update(dependencies=DEPENDENCIES)
+    ActionVersion.objects.update(dependencies=DEPENDENCIES)
     provider_create(
         actor="t",
         name="twilio",
