@@ -121,6 +121,8 @@ def editor_page(request: HttpRequest) -> HttpResponse:
     code = form.cleaned_data.get("code", "")
     deploy = request.POST.get("op") == "deploy"
     action = selectors.custom_provider_action()
+    before = selectors.deployed_version(action)
+    deployed_before = before.number if before else None
     actor = _actor(request)
     try:
         existing = [s.name for s in action.secrets.all()] if action else []
@@ -146,7 +148,7 @@ def editor_page(request: HttpRequest) -> HttpResponse:
                     secret_deletes=deletes,
                 )
                 if deploy:
-                    action_deploy(action, actor=actor)
+                    action_deploy(action, actor=actor, only_if_changed=True)
     except ApplicationError as exc:
         errors = _slots(exc)
         if request.htmx:
@@ -158,7 +160,12 @@ def editor_page(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboard/editor.html", _editor_context(code=code, errors=errors))
 
     if deploy:
-        notice = f"Deployed version {selectors.deployed_version(action).number}."
+        version = selectors.deployed_version(action)
+        notice = (
+            f"Deployed version {version.number}."
+            if version.number != deployed_before
+            else f"Nothing changed since version {version.number}: no new version was made."
+        )
     else:
         notice = "Draft saved. Deploy it to run it for real messages."
     if request.htmx:

@@ -19,6 +19,7 @@ app_name = "dashboard"
 urlpatterns = [
     path("", views.provider_page, name="provider"),
     path("provider/enabled/", views.provider_enabled, name="provider_enabled"),
+    path("provider/discard-draft/", views.provider_draft_discard, name="provider_draft_discard"),
     path("provider/test/", views.provider_test, name="provider_test"),
     path(
         "provider/test/<str:public_id>/",

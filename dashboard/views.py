@@ -18,6 +18,7 @@ from dashboard.starter import STARTER_HANDLER
 from phoneprovider import selectors
 from phoneprovider.errors import ApplicationError, NotFound, ValidationError, ValidationErrors
 from phoneprovider.models import DeliveryMethod, MessageType, PhoneProvider
+from phoneprovider.services.actions import action_draft_discard
 from phoneprovider.services.messages import message_queue
 from phoneprovider.services.providers import (
     custom_provider_configure,
@@ -117,6 +118,8 @@ def _page_context(*, values: dict | None = None, errors: dict | None = None, **e
         "provider": provider,
         "action": action,
         "version": version,
+        "draft_differs": version is not None
+        and not selectors.action_all_changes_deployed(action, version),
         "secrets": list(action.secrets.all()) if action else [],
         "values": values or _form_values(provider, action),
         "errors": errors or {},
@@ -150,6 +153,39 @@ def _form_error(form) -> ValidationError:
     return errors[0] if len(errors) == 1 else ValidationErrors(errors)
 
 
+def _draft_deploy_confirmed(post, deployed, code: str) -> None:
+    """Save deploys what the admin saw and confirmed: when the page showed a draft that differs
+    from the deployed version, Save needs the "Deploy this draft" box ticked."""
+    shown = post.get("draft_differs_from")
+    if not shown or deployed is None or code == deployed.code:
+        return
+    if post.get("confirm_draft") != shown:
+        raise ValidationError(
+            f"This code is a draft that differs from the deployed version {deployed.number}. "
+            "Check it (Open diff), then tick “Deploy this draft” and Save, or Discard draft.",
+            field="code",
+        )
+
+
+@require_POST
+@staff_required
+def provider_draft_discard(request: HttpRequest) -> HttpResponse:
+    """Discard draft: the draft goes back to what the deployed version runs."""
+    action = selectors.custom_provider_action()
+    if action is None:
+        raise Http404("No handler yet.")
+    try:
+        action_draft_discard(action, actor=_actor(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        version = selectors.deployed_version(action)
+        messages.success(request, f"Discarded the draft: the code is version {version.number}.")
+    if request.POST.get("next") == "editor":
+        return redirect("dashboard:editor")
+    return redirect(f"{reverse('dashboard:provider')}?provider=custom")
+
+
 @require_http_methods(["GET", "POST"])
 @staff_required
 def provider_page(request: HttpRequest) -> HttpResponse:
@@ -177,6 +213,8 @@ def provider_page(request: HttpRequest) -> HttpResponse:
             provider_save(actor=_actor(request), disabled=disabled, **form.twilio_arguments())
             notice = "Saved. Messages are delivered through Twilio."
         else:
+            before = selectors.deployed_version(selectors.custom_provider_action())
+            _draft_deploy_confirmed(request.POST, before, data["code"])
             existing = [secret.name for secret in _existing_secrets()]
             upserts, deletes = parse_secret_changes(request.POST, existing)
             custom_provider_configure(
@@ -189,6 +227,8 @@ def provider_page(request: HttpRequest) -> HttpResponse:
             )
             version = selectors.deployed_version(selectors.custom_provider_action())
             notice = f"Saved and deployed version {version.number} of the handler."
+            if before is not None and before.number == version.number:
+                notice = f"Saved. Nothing changed since version {version.number}: no new version."
     except ApplicationError as exc:
         errors = error_slots(exc)
         if request.htmx:

@@ -147,6 +147,8 @@ class ActionVersion(models.Model):
     deployed = models.BooleanField(default=False)
     status = models.CharField(max_length=16, default=Action.Status.BUILT)
     created_by = models.CharField(max_length=255, blank=True)
+    # Set on a rollback: the number of the version this one is a copy of.
+    copied_from = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -265,7 +265,14 @@ def action_update(
 
 
 def _deploy_snapshot(
-    action: Action, *, actor: str, code: str, runtime: str, dependencies: list, secrets_json: str
+    action: Action,
+    *,
+    actor: str,
+    code: str,
+    runtime: str,
+    dependencies: list,
+    secrets_json: str,
+    copied_from: int | None = None,
 ) -> ActionVersion:
     dependencies = dependencies_install(dependencies)
     code_load_check(code, action.trigger_id, dependencies)
@@ -280,6 +287,7 @@ def _deploy_snapshot(
         secrets_json=secrets_json,
         deployed=True,
         created_by=actor,
+        copied_from=copied_from,
     )
     stale = action.versions.order_by("-number").values_list("pk", flat=True)[MAX_VERSIONS_KEPT:]
     ActionVersion.objects.filter(pk__in=list(stale)).delete()
@@ -290,10 +298,18 @@ def _deploy_snapshot(
 
 
 @transaction.atomic
-def action_deploy(action: Action, *, actor: str) -> ActionVersion:
-    """Validate the draft and deploy it as a new immutable version."""
+def action_deploy(action: Action, *, actor: str, only_if_changed: bool = False) -> ActionVersion:
+    """Validate the draft and deploy it as a new immutable version.
+
+    ``only_if_changed`` (the dashboard's Save and Deploy): when the deployed version already
+    runs exactly the draft (code, runtime, dependencies, secrets), it is returned and no
+    identical new version is made.
+    """
     action = Action.objects.select_for_update().get(pk=action.pk)
     code_validate(action.code, action.trigger_id)
+    current = selectors.deployed_version(action)
+    if only_if_changed and selectors.action_all_changes_deployed(action, current):
+        return current
     secrets = {s.name: s.plain_value for s in action.secrets.all()}
     version = _deploy_snapshot(
         action,
@@ -325,6 +341,7 @@ def action_version_redeploy(version: ActionVersion, *, actor: str) -> ActionVers
         runtime=version.runtime,
         dependencies=version.dependencies,
         secrets_json=version.secrets_json,
+        copied_from=version.number,
     )
     audit_record(
         actor=actor,
@@ -334,6 +351,26 @@ def action_version_redeploy(version: ActionVersion, *, actor: str) -> ActionVers
         changes={"from_version": version.number, "version": new.number},
     )
     return new
+
+
+@transaction.atomic
+def action_draft_discard(action: Action, *, actor: str) -> Action:
+    """Make the draft what the deployed version runs again (code, runtime, dependencies and
+    secrets); nothing is deployed."""
+    version = selectors.deployed_version(action)
+    if version is None:
+        raise ValidationError("There is no deployed version to go back to.")
+    current = set(action.secrets.values_list("name", flat=True))
+    secrets = version.secrets
+    return action_update(
+        action,
+        actor=actor,
+        code=version.code,
+        runtime=version.runtime,
+        dependencies=version.dependencies,
+        secret_upserts=secrets,
+        secret_deletes=sorted(current - set(secrets)),
+    )
 
 
 @transaction.atomic

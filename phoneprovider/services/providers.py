@@ -231,7 +231,7 @@ def custom_provider_configure(
             secret_upserts=secret_upserts,
             secret_deletes=secret_deletes,
         )
-    actions.action_deploy(action, actor=actor)
+    actions.action_deploy(action, actor=actor, only_if_changed=True)
     return provider_save(
         actor=actor,
         name=PhoneProvider.Name.CUSTOM,

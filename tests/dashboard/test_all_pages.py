@@ -12,6 +12,7 @@ from phoneprovider.models import AuditEntry, DeliveryPolicy
 ROUTES = {
     "provider": ({}, ("GET", "POST")),
     "provider_enabled": ({}, ("POST",)),
+    "provider_draft_discard": ({}, ("POST",)),
     "provider_test": ({}, ("GET", "POST")),
     "provider_test_status": ({"public_id": "msg_missing"}, ("GET",)),
     "editor": ({}, ("GET", "POST")),

@@ -526,3 +526,68 @@ def test_final_status_names_the_providers_id_and_links_the_message(staff):
     html = staff.get(url, **HTMX).content.decode()
     assert f"<code>SM{'a' * 32}</code>" in html
     assert f'href="{reverse("dashboard:message", args=[message.public_id])}"' in html
+
+
+# --- draft vs deployed --------------------------------------------------------------------------
+
+V2 = STARTER_HANDLER.replace("Gateway accepted", "Version two accepted")
+
+
+def _revert_to_version_1(staff):
+    """v1 (starter), v2 (changed), then a rollback: v3 is a copy of v1 and the draft stays v2."""
+    save_custom(staff)
+    save_custom(staff, code=V2, new_secret_name=[""], new_secret_value=[""])
+    v1 = ActionVersion.objects.get(number=1)
+    staff.post(reverse("dashboard:version_revert", args=[v1.public_id]))
+    v3 = selectors.deployed_version(selectors.custom_provider_action())
+    assert (v3.number, v3.code, v3.copied_from) == (3, STARTER_HANDLER, 1)
+    return v3
+
+
+@pytest.mark.django_db
+def test_after_a_revert_the_page_says_the_draft_differs_with_diff_and_discard(staff):
+    v3 = _revert_to_version_1(staff)
+    html = staff.get(PAGE).content.decode()
+    assert "The code below is a draft that differs from the deployed version 3." in html
+    assert f'href="/editor/versions/{v3.public_id}/?compare=draft"' in html
+    assert 'id="discard-draft"' in html
+    versions = staff.get(reverse("dashboard:versions")).content.decode()
+    assert "rollback: a copy of version 1" in versions
+
+
+@pytest.mark.django_db
+def test_save_of_a_differing_draft_needs_the_admin_to_confirm_it(staff):
+    _revert_to_version_1(staff)
+    post = custom_post(code=V2, new_secret_name=[""], new_secret_value=[""])
+    post["draft_differs_from"] = "3"
+    response = staff.post(PAGE, post)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="error-code" class="field-error has-error"' in html
+    assert "differs from the deployed version 3" in html
+    assert selectors.deployed_version(selectors.custom_provider_action()).number == 3
+
+    save_custom(staff, **{**post, "confirm_draft": "3"})
+    version = selectors.deployed_version(selectors.custom_provider_action())
+    assert (version.number, version.code) == (4, V2)
+
+
+@pytest.mark.django_db
+def test_discard_draft_puts_the_deployed_code_back_in_the_editor(staff):
+    _revert_to_version_1(staff)
+    response = staff.post(reverse("dashboard:provider_draft_discard"))
+    assert response.status_code == 302
+    action = selectors.custom_provider_action()
+    assert action.code == STARTER_HANDLER
+    assert ActionVersion.objects.count() == 3  # nothing deployed
+    html = staff.get(PAGE).content.decode()
+    assert "Deployed: version 3. The code below is what runs." in html
+    assert 'id="discard-draft"' not in html
+
+
+@pytest.mark.django_db
+def test_save_with_no_change_makes_no_new_version(staff):
+    save_custom(staff)
+    save_custom(staff, new_secret_name=[""], new_secret_value=[""])
+    assert ActionVersion.objects.count() == 1
+    assert "Nothing changed since version 1" in staff.get(PAGE).content.decode()
