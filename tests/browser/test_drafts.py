@@ -2,7 +2,6 @@
 asks the admin to confirm it, Open diff and Discard draft work; code that throws at load is
 refused with its line and nothing is deployed."""
 
-
 import pytest
 from playwright.sync_api import expect
 

@@ -271,7 +271,10 @@ def test_custom_save_with_syntax_error_shows_line_and_column_and_stores_nothing(
 def test_custom_save_of_code_that_throws_at_load_shows_the_error_and_deploys_nothing(staff):
     save_custom(staff)
     throws = 'const ready = false;\nif (!ready) throw new Error("boom at load");\n'
-    response = staff.post(PAGE, custom_post(code=throws + STARTER_HANDLER))
+    response = staff.post(
+        PAGE,
+        custom_post(code=throws + STARTER_HANDLER, new_secret_name=[""], new_secret_value=[""]),
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="error-code" class="field-error has-error"' in html
