@@ -128,12 +128,21 @@ class PhoneMessageAdmin(ReadOnlyAdmin):
     list_filter = ("status", "message_type", "delivery_method", "provider_name", "is_test")
     search_fields = ("public_id", "recipient", "provider_message_id", "idempotency_key")
     date_hierarchy = "created_at"
-    exclude = ("code",)
+    exclude = ("code", "as_text", "as_voice")
+    readonly_fields = ("text_body", "voice_body")
     inlines = [DeliveryAttemptInline]
 
     @admin.display(description="Recipient")
     def masked_recipient(self, obj):
         return mask(obj.recipient)
+
+    @admin.display(description="As text")
+    def text_body(self, obj):
+        return obj.shown_text
+
+    @admin.display(description="As voice")
+    def voice_body(self, obj):
+        return obj.shown_voice
 
 
 @admin.register(DeliveryAttempt)

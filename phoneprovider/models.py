@@ -254,6 +254,22 @@ class PhoneMessage(models.Model):
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
 
+    def _masked(self, text: str) -> str:
+        from phoneprovider.crypto import is_undecryptable
+        from phoneprovider.masking import mask_text
+
+        code = "" if is_undecryptable(self.code) else self.code
+        return mask_text(text, code)
+
+    @property
+    def shown_text(self) -> str:
+        """as_text with the code masked (MASK_CODES), for people to read."""
+        return self._masked(self.as_text)
+
+    @property
+    def shown_voice(self) -> str:
+        return self._masked(self.as_voice)
+
 
 class Execution(models.Model):
     """One run of handler code (a delivery attempt, a test run or a dry run), with its logs."""

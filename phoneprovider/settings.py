@@ -263,6 +263,9 @@ MESSAGE_CODE_TTL_SECONDS = env.int("MESSAGE_CODE_TTL_SECONDS", default=600)
 # How long a process may use its copy of the configuration without asking the database; a change
 # through phoneprovider is seen at once (phoneprovider/config_cache.py). 0 turns copies off.
 CONFIG_CACHE_SECONDS = env.float("CONFIG_CACHE_SECONDS", default=5.0)
+# One-time codes shown as ••••56 on the message page, in the admin and in delivery logs;
+# false only for a test instance where people read codes on purpose.
+MASK_CODES = env.bool("MASK_CODES", default=True)
 MESSAGE_SWEEP_GRACE_SECONDS = env.int("MESSAGE_SWEEP_GRACE_SECONDS", default=30)
 MESSAGE_SWEEP_INTERVAL = env.float("MESSAGE_SWEEP_INTERVAL", default=15.0)
 TENANT_SUPPORT_EMAIL = env.str("TENANT_SUPPORT_EMAIL", default="")

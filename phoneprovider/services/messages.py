@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from phoneprovider import health
 from phoneprovider.config_cache import Snapshot
-from phoneprovider.crypto import SecretUnavailable, reveal
+from phoneprovider.crypto import SecretUnavailable, is_undecryptable, reveal
 from phoneprovider.errors import ApplicationError, ValidationError
+from phoneprovider.masking import mask_deep
 from phoneprovider.models import (
     DeliveryAttempt,
     DeliveryMethod,
@@ -303,14 +304,15 @@ def _send(config: Snapshot, provider: PhoneProvider, message: PhoneMessage) -> S
     return custom.send(message, version, secrets)
 
 
-def _execution_record(result: SendResult) -> Execution | None:
+def _execution_record(result: SendResult, code: str = "") -> Execution | None:
     if result.execution is None:
         return None
     return Execution.objects.create(
         action_id=result.version.action_id if result.version else None,
         version=result.version,
         kind=Execution.Kind.DELIVERY,
-        **outcome_fields(result.execution),
+        # What the handler logged or fetched shows the code masked (MASK_CODES), as pages do.
+        **outcome_fields(mask_deep(result.execution, code)),
     )
 
 
@@ -390,7 +392,9 @@ def _record_result(
         # Erased while it was being sent (services.erasure): nothing is to be kept about it.
         return message
     now = timezone.now()
-    attempt.execution = _execution_record(result)
+    attempt.execution = _execution_record(
+        result, "" if is_undecryptable(message.code) else message.code
+    )
     attempt.outcome = {
         "sent": DeliveryAttempt.Outcome.SENT,
         "delivered": DeliveryAttempt.Outcome.SENT,
