@@ -76,11 +76,37 @@ def _operation_json(method: str, route: str, params: list[str], op) -> dict:
     return body
 
 
+# The string rules the API enforces beyond JSON types, stated in the document so that clients
+# and fuzzers know them: no NUL in any text (no database stores it), recipients in E.164.
+NO_NUL = r"^[^\u0000]*$"
+E164 = r"^\+[1-9][0-9]{7,14}$"
+
+
+def _with_text_rules(node, name: str = ""):
+    """A copy of a schema tree with ``pattern`` on every free-text string."""
+    if isinstance(node, list):
+        return [_with_text_rules(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {prop: _with_text_rules(schema, prop) for prop, schema in value.items()}
+        else:
+            out[key] = _with_text_rules(value)
+    types = out.get("type")
+    is_string = types == "string" or (isinstance(types, list) and "string" in types)
+    if is_string and not {"enum", "pattern", "format", "$ref"} & out.keys():
+        out["pattern"] = E164 if name == "to" else NO_NUL
+    return out
+
+
 def openapi_document() -> dict:
     paths: dict = {}
     for route, params, view_class in _routes():
         for method, op in view_class.operations().items():
             paths.setdefault(route, {})[method] = _operation_json(method, route, params, op)
+    paths = _with_text_rules(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -94,7 +120,7 @@ def openapi_document() -> dict:
         "servers": [{"url": "/api/v2"}],
         "paths": paths,
         "components": {
-            "schemas": COMPONENTS,
+            "schemas": _with_text_rules(COMPONENTS),
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -66,3 +66,11 @@ def test_an_idempotency_key_header_over_255_characters_is_400(api, provider):  #
     body = response.json()
     assert body["statusCode"] == 400 and "Idempotency-Key" in body["message"]
     assert PhoneMessage.objects.count() == 1
+
+
+def test_the_document_states_the_string_rules(client):
+    document = client.get("/api/v2/openapi.json").json()
+    send = document["components"]["schemas"]["SendMessageRequest"]["properties"]
+    assert send["to"]["pattern"] == r"^\+[1-9][0-9]{7,14}$"
+    assert send["code"]["pattern"] == r"^[^\u0000]*$"
+    assert send["locale"]["pattern"] == r"^[^\u0000]*$"
