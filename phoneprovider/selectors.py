@@ -186,8 +186,12 @@ def message_page(
     if search:
         if search.startswith("msg_"):
             messages = messages.filter(public_id=search)
-        else:
+        elif search.startswith("+"):
             messages = messages.filter(recipient__startswith=search)
+        else:
+            # A number typed without "+" (4155550100): its digits anywhere in the E.164 form.
+            digits = "".join(c for c in search if c.isdigit())
+            messages = messages.filter(recipient__contains=digits or search)
     if before_pk is not None:
         messages = messages.filter(pk__lt=before_pk)
     return list(

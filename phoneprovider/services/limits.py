@@ -130,7 +130,10 @@ def limits_take(policy: DeliveryPolicy, *, recipient: str, delivery_method: str)
     ):
         return LimitHit(
             "recipient_per_hour",
-            f"This number already got {_messages(policy.recipient_per_hour)} in the last hour.",
+            # The limit, not a count: a refused send is not counted, so "got N" would be wrong
+            # once more sends were refused.
+            f"This number reached its limit of {_messages(policy.recipient_per_hour)} in the "
+            "last hour.",
         )
     prefix = recipient[: policy.prefix_digits]
     if policy.prefix_per_minute and not counters.take(
@@ -140,15 +143,15 @@ def limits_take(policy: DeliveryPolicy, *, recipient: str, delivery_method: str)
     ):
         return LimitHit(
             "prefix_per_minute",
-            f"Numbers starting {prefix} already got {_messages(policy.prefix_per_minute)} in "
-            "the last minute.",
+            f"Numbers starting {prefix} reached their limit of "
+            f"{_messages(policy.prefix_per_minute)} in the last minute.",
         )
     if policy.global_per_minute and not counters.take(
         counters.PerMinute(policy.global_per_minute, namespace=counters.NAMESPACE), "global"
     ):
         return LimitHit(
             "global_per_minute",
-            f"{_messages(policy.global_per_minute)} already went out in the last minute.",
+            f"The limit of {_messages(policy.global_per_minute)} a minute, in all, was reached.",
         )
     return None
 

@@ -105,7 +105,7 @@ def test_template_preview_send_messages_logs_and_limits(
     dialog = try_template(page)
     outcome = dialog.locator("#test-outcome")
     expect(outcome).to_contain_text("Blocked")
-    expect(outcome).to_contain_text("already got 1 message in the last hour")
+    expect(outcome).to_contain_text("reached its limit of 1 message in the last hour")
     dialog.get_by_role("link", name="Done").click()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Messages").click()
@@ -113,13 +113,13 @@ def test_template_preview_send_messages_logs_and_limits(
     page.get_by_role("button", name="Filter").click()
     blocked = page.locator("tr.message-row")
     expect(blocked).to_have_count(1)
-    expect(blocked.first).to_contain_text("already got 1 message in the last hour")
+    expect(blocked.first).to_contain_text("reached its limit of 1 message in the last hour")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Limits").click()
     expect(page.locator("#count-blocked")).to_have_text("1")
     expect(page.get_by_role("table", name="Blocked by rule")).to_contain_text("Per number per hour")
     expect(page.get_by_role("table", name="Recently blocked messages")).to_contain_text(
-        "already got 1 message in the last hour"
+        "reached its limit of 1 message in the last hour"
     )
     screenshot("25-limits", full_page=True)
     assert not [m for m in page.console_messages if m.startswith("pageerror")]

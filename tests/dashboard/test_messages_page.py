@@ -54,6 +54,9 @@ def test_list_masks_recipients_and_filters_and_searches(staff):
     assert sent.public_id in by_number and failed.public_id not in by_number
     by_id = staff.get(LIST, {"q": failed.public_id}).content.decode()
     assert failed.public_id in by_id and sent.public_id not in by_id
+    # A number typed without "+" finds it too.
+    without_plus = staff.get(LIST, {"q": "4155550100"}).content.decode()
+    assert failed.public_id in without_plus and sent.public_id not in without_plus
     none = staff.get(LIST, {"message_type": "password_breach"}).content.decode()
     assert "No messages match" in none
 

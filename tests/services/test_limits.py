@@ -24,7 +24,7 @@ def test_recipient_limit_blocks_the_eleventh_message_in_an_hour(provider):
     assert all(m.status == "queued" for m in sent)
     blocked = _send()
     assert blocked.status == "blocked" and blocked.limit_rule == "recipient_per_hour"
-    assert "10 messages in the last hour" in blocked.reason
+    assert blocked.reason == "This number reached its limit of 10 messages in the last hour."
     assert _send(to="+14155550177").status == "queued"  # another number is not affected
 
 
