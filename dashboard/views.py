@@ -265,10 +265,7 @@ def provider_enabled(request: HttpRequest) -> HttpResponse:
     else:
         if enable:
             messages.success(request, "The phone provider is enabled.")
-        else:
-            messages.warning(
-                request, "The phone provider is disabled: no SMS or voice messages are sent."
-            )
+        # Disabled: the page's own banner says so while it lasts; a notice would repeat it.
     return redirect("dashboard:provider")
 
 

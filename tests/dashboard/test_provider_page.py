@@ -389,6 +389,7 @@ def test_disabling_asks_to_confirm_first(staff):
     html = staff.get(PAGE).content.decode()
     assert 'aria-checked="false"' in html
     assert "Enable the provider to send a test message." in html
+    assert html.count("no SMS or voice messages are sent") == 1  # one banner, not two
 
     staff.post(url, {"enabled": "on"})
     assert selectors.provider_get().disabled is False
