@@ -52,6 +52,19 @@ def _message_type_or_404(message_type: str) -> str:
     return message_type
 
 
+def _customised(message_type: str, template) -> bool:
+    """Whether a stored template says anything the default does not (after "Reset to default"
+    the row stays, with the default bodies: that is not a customisation)."""
+    if template is None:
+        return False
+    defaults = DEFAULT_BODIES[message_type]
+    return bool(
+        template.text_body != defaults["text"]
+        or template.voice_body != defaults["voice"]
+        or template.from_number
+    )
+
+
 def _stored_values(message_type: str, template) -> dict:
     defaults = DEFAULT_BODIES[message_type]
     if template is None:
@@ -92,10 +105,12 @@ def _page_context(message_type: str, *, values=None, errors=None, **extra) -> di
         "message_type": message_type,
         "message_type_label": MessageType(message_type).label,
         "types": [
-            (value, label, selectors.template_for_type(value))
+            (value, label, stored, _customised(value, stored))
             for value, label in MessageType.choices
+            for stored in [selectors.template_for_type(value)]
         ],
         "template": template,
+        "customised": _customised(message_type, template),
         "values": values,
         "errors": errors or {},
         "preview": _preview(values["text"], values["voice"]),

@@ -117,6 +117,17 @@ def test_reset_brings_back_the_default_bodies_and_keeps_from(staff):
 
 
 @pytest.mark.django_db
+def test_after_reset_to_default_the_list_says_default(staff):
+    post(staff)  # customised bodies, no From
+    page = reverse("dashboard:template", args=["otp_verify"])
+    assert '<span class="pill pill-pending">Custom</span>' in staff.get(page).content.decode()
+    staff.post(reverse("dashboard:template_reset", args=["otp_verify"]))
+    html = staff.get(page).content.decode()
+    assert '<span class="pill pill-pending">Custom</span>' not in html
+    assert "using the default text" in html
+
+
+@pytest.mark.django_db
 def test_try_needs_a_provider(staff):
     url = reverse("dashboard:template_try", args=["change_password"])
     assert staff.get(url)["Location"].endswith(
