@@ -89,6 +89,20 @@ def messages_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _sender_shown(message) -> str:
+    """What From the message went out with: its own sender, else the Twilio setting it used
+    (read now: a later change of the setting shows here too), else the handler's choice."""
+    if message.sender:
+        return message.sender
+    if message.provider_name == "twilio" or message.failed_over:
+        provider = selectors.provider_get()
+        if provider is not None and provider.twilio_mssid and message.delivery_method == "text":
+            return f"Messaging Service {provider.twilio_mssid}"
+        if provider is not None and provider.twilio_default_from:
+            return f"{provider.twilio_default_from} (the Twilio From setting)"
+    return "none given: the handler chooses"
+
+
 @require_GET
 @staff_required
 def message_page(request: HttpRequest, public_id: str) -> HttpResponse:
@@ -103,6 +117,7 @@ def message_page(request: HttpRequest, public_id: str) -> HttpResponse:
             "message": message,
             "attempts": message.attempt_list,
             "can_resend": message.status in RESENDABLE_STATUSES,
+            "sender_shown": _sender_shown(message),
             "nav": "messages",
         },
     )

@@ -246,3 +246,14 @@ def test_detail_of_a_final_message_does_not_poll(staff, status):
     assert 'id="message-live"' in html
     assert "hx-trigger" not in html
     assert "this page updates by itself" not in html
+
+
+@pytest.mark.django_db
+def test_message_detail_from_shows_the_number_used(staff):
+    TwilioProviderFactory()  # From setting +14155550199
+    default = MessageFactory(provider_name="twilio", status="sent")
+    own = MessageFactory(provider_name="twilio", status="sent", sender="+14155550111")
+    html = staff.get(reverse("dashboard:message", args=[default.public_id])).content.decode()
+    assert "+14155550199 (the Twilio From setting)" in html and "provider default" not in html
+    html = staff.get(reverse("dashboard:message", args=[own.public_id])).content.decode()
+    assert "+14155550111" in html
