@@ -217,8 +217,9 @@ class PhoneMessage(models.Model):
     code = EncryptedCharField(max_length=64, blank=True)
     locale = models.CharField(max_length=16, blank=True)
     sender = models.CharField(max_length=32, blank=True)
-    as_text = models.TextField(blank=True)
-    as_voice = models.TextField(blank=True)
+    # The rendered bodies hold the code: encrypted at rest like it.
+    as_text = EncryptedTextField(blank=True)
+    as_voice = EncryptedTextField(blank=True)
     # user, client, organization, request, tenant… as the sender supplied them.
     context = models.JSONField(default=dict, blank=True)
     is_test = models.BooleanField(default=False)

@@ -34,8 +34,8 @@ def build_event(message, secrets: dict[str, str]) -> dict:
         "message_type": message.message_type,
         "delivery_method": message.delivery_method,
         "recipient": message.recipient,
-        "as_text": message.as_text,
-        "as_voice": message.as_voice,
+        "as_text": reveal(message.as_text, f"The text of message {message.public_id}"),
+        "as_voice": reveal(message.as_voice, f"The voice text of message {message.public_id}"),
     }
     if message.code:
         notification["code"] = reveal(message.code, f"The code of message {message.public_id}")

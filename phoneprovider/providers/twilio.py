@@ -37,11 +37,12 @@ def request_for(provider, message) -> tuple[str, dict]:
         path = f"/2010-04-01/Accounts/{sid}/Calls.json"
         # A call needs a caller id; a Messaging Service cannot place calls.
         fields["From"] = message.sender or provider.twilio_default_from
-        twiml = f"<Response><Say>{escape(message.as_voice)}</Say></Response>"
+        voice = reveal(message.as_voice, f"The voice text of message {message.public_id}")
+        twiml = f"<Response><Say>{escape(voice)}</Say></Response>"
         fields["Twiml"] = twiml
     else:
         path = f"/2010-04-01/Accounts/{sid}/Messages.json"
-        fields["Body"] = message.as_text
+        fields["Body"] = reveal(message.as_text, f"The text of message {message.public_id}")
         if message.sender:
             fields["From"] = message.sender
         elif provider.twilio_mssid:

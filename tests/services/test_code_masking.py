@@ -69,3 +69,21 @@ def test_the_delivery_logs_show_the_code_masked(settings, gateway, monkeypatch):
     logged = repr((execution.logs, execution.fetches))
     assert "123456" not in logged
     assert execution.logs[0]["message"] == "code ••••56 text ••••56 is your code"
+
+
+def test_the_rendered_bodies_are_encrypted_at_rest():
+    from cryptography.fernet import MultiFernet  # noqa: F401 - the type crypter() returns
+    from django.db import connection
+
+    from phoneprovider.crypto import crypter
+
+    message = MessageFactory()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT as_text, as_voice, code FROM phoneprovider_phonemessage WHERE id = %s",
+            [message.pk],
+        )
+        stored = cursor.fetchone()
+    assert not any("123456" in value or "1, 2, 3" in value for value in stored)
+    assert crypter().decrypt(stored[0].encode()).decode() == "123456 is your code"
+    assert PhoneMessage.objects.get().as_voice == "Your code is 1, 2, 3, 4, 5, 6"

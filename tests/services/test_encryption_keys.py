@@ -128,8 +128,8 @@ def test_twilio_never_gets_ciphertext_for_a_token(old_key, fake_twilio, settings
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     settings.CONFIG_CACHE_SECONDS = 0
     TwilioProviderFactory()
+    settings.FIELD_ENCRYPTION_KEY = [NEW]  # the message is written after the key change
     message = MessageFactory(provider_name="twilio")
-    settings.FIELD_ENCRYPTION_KEY = [NEW]
     monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: None)
     messages.message_deliver(message.pk)
     message.refresh_from_db()
