@@ -257,6 +257,25 @@ def test_status_of_a_delivery_execution_is_not_shown_as_a_test(staff):
     assert staff.get(url).status_code == 404
 
 
+@pytest.mark.django_db
+def test_a_test_run_error_is_printed_once(staff):
+    deploy_v1(staff)
+    execution = Execution.objects.create(
+        kind="test",
+        status="error",
+        reason="TypeError: x is not a function",
+        error={
+            "name": "TypeError",
+            "message": "x is not a function",
+            "stack": "TypeError: x is not a function\n    at handler.js:3:5",
+        },
+    )
+    url = reverse("dashboard:editor_test_status", args=[execution.public_id])
+    html = staff.get(url).content.decode()
+    block = html.split('aria-label="Error">', 1)[1].split("</pre>", 1)[0]
+    assert block.count("x is not a function") == 1
+
+
 # --- versions -----------------------------------------------------------------------------------
 
 
