@@ -1,0 +1,1 @@
+"""The /api/v2 views, one module per resource."""
