@@ -98,7 +98,9 @@ function explainDenied(message) {
 }
 
 // ---------------------------------------------------------------- fetch
-class FetchError extends Error {}
+class FetchError extends Error {
+  constructor(message, kind) { super(message); this.kind = kind || null; }
+}
 
 async function readLimited(resp, limit) {
   const len = Number(resp.headers.get('content-length'));
@@ -154,10 +156,12 @@ async function network(ex, req, body, timeoutS) {
       try {
         resp = await realFetch(url, { method, headers, body, redirect: 'manual', signal });
       } catch (e) {
-        if (ours.signal.aborted && !(req.signal && req.signal.aborted)) throw new FetchError(`The request did not complete within ${timeoutS} s`);
+        if (ours.signal.aborted && !(req.signal && req.signal.aborted)) throw new FetchError(`The request did not complete within ${timeoutS} s`, 'timeout');
         if (req.signal && req.signal.aborted) throw req.signal.reason;
         const denied = explainDenied(String(e && e.message));
-        throw new FetchError(denied || String((e && e.message) || e).replace(/^(TypeError: )?(Fetch failed: )?/i, ''));
+        if (denied) throw new FetchError(denied, 'blocked');
+        const detail = String((e && e.cause && e.cause.message) || (e && e.message) || e).split('\n')[0];
+        throw new FetchError(detail.replace(/^(TypeError: )?(Fetch failed: )?/i, '') || 'the connection failed', 'connect');
       }
       const location = resp.headers.get('location');
       if (resp.status >= 300 && resp.status < 400 && location && req.redirect !== 'manual') {
@@ -240,6 +244,7 @@ export async function guardedFetch(ex, input, init, hostFetch) {
       throw e;
     }
     record.error = e.message;
+    if (e.kind) record.error_kind = e.kind;
     throw new TypeError(`fetch failed: ${e.message}`);
   } finally {
     const ms = performance.now() - started;
