@@ -194,12 +194,21 @@ def test_invalid_handler_shows_line_and_column_and_marks_the_line(logged_in, scr
 def test_twilio_error_is_inline_and_disable_asks_to_confirm(logged_in, screenshot):
     page = logged_in
     page.get_by_label("From", exact=True).fill("+14155550123")
+    page.get_by_label("Twilio Auth Token").fill("twilio-token-xyz")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#error-sid")).to_contain_text("The Twilio SID is required.")
+    expect(page.get_by_label("Twilio SID")).to_have_attribute("aria-invalid", "true")
+    screenshot("06-twilio-error")
+    assert selectors.provider_get() is None
+
+    # A SID Twilio will refuse is stored (as Auth0 stores it), with a warning beside the field.
     page.get_by_label("Twilio SID").fill("AC123")
     page.get_by_label("Twilio Auth Token").fill("twilio-token-xyz")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("#error-sid")).to_contain_text("Account SID")
-    expect(page.get_by_label("Twilio SID")).to_have_attribute("aria-invalid", "true")
-    screenshot("06-twilio-error")
+    expect(
+        page.get_by_role("status").filter(has_text="Twilio will refuse this one")
+    ).to_be_visible()
+    assert selectors.provider_get().twilio_sid == "AC123"
 
     # Enter in a field saves (the form's default button is Save, not Reset).
     page.get_by_label("Twilio SID").fill("AC" + "0123456789abcdef" * 2)
