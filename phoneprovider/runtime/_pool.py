@@ -441,7 +441,7 @@ def get_pool() -> Pool:
 
 
 BACKENDS = ("miniracer", "deno")
-_backend = os.environ.get("ACTION_RUNTIME", "miniracer")
+_backend = os.environ.get("ACTION_RUNTIME", "deno")
 
 
 def backend() -> str:
