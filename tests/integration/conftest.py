@@ -1,15 +1,18 @@
 """Fixtures of the integration tests: Redis servers of their own (stopping one disturbs nothing
 else) and workers with beat on them."""
 
+import contextlib
 import socket
 import subprocess
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from werkzeug import Response
 
-from tests.conftest import WorkerProcess, wait_for, worker_environment
+from tests.conftest import ROOT, WorkerProcess, wait_for, worker_environment
 
 # The sweeper runs every half second and takes any queued row at once.
 FAST_SWEEP = {"MESSAGE_SWEEP_INTERVAL": "0.5", "MESSAGE_SWEEP_GRACE_SECONDS": "0"}
@@ -27,6 +30,25 @@ def accepts(port: int) -> bool:
         return True
     except OSError:
         return False
+
+
+@contextlib.contextmanager
+def served_web(env: dict, log_path: Path) -> Iterator[str]:
+    """gunicorn serving the app with ``env`` on a free loopback port; yields its base URL."""
+    port = free_port()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "phoneprovider.wsgi:application",
+             "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_for(lambda: process.poll() is not None or accepts(port), timeout=60)
+            assert process.poll() is None, log_path.read_text()
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 class RedisServer:

@@ -5,8 +5,6 @@ The web app runs as its own process (gunicorn) on this test's private Redis, so 
 exactly what production would lose.
 """
 
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -15,8 +13,8 @@ import pytest
 
 from phoneprovider.models import PhoneMessage
 from phoneprovider.services.tokens import token_create
-from tests.conftest import ROOT, wait_for, worker_environment
-from tests.integration.conftest import accepts, free_port
+from tests.conftest import wait_for, worker_environment
+from tests.integration.conftest import served_web
 from tests.integration.test_delivery_worker import deploy_custom
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -25,23 +23,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def web(private_redis, django_db_blocker, tmp_path):
     """gunicorn serving the app on a free loopback port, its broker and cache the private Redis."""
-    port = free_port()
     with django_db_blocker.unblock():
         env = worker_environment(REDIS_URL=private_redis.url, CONFIG_CACHE_SECONDS=0)
-    log = open(tmp_path / "web.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "phoneprovider.wsgi:application",
-         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
     try:
-        wait_for(lambda: process.poll() is not None or accepts(port), timeout=60)
-        assert process.poll() is None, (tmp_path / "web.log").read_text()
-        yield f"http://127.0.0.1:{port}"
+        with served_web(env, tmp_path / "web.log") as url:
+            yield url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
         print("--- web.log ---", (tmp_path / "web.log").read_text()[-4000:], sep="\n")
 
 

@@ -2,41 +2,26 @@
 never 500. The process is pointed at a closed loopback port, so the shared PostgreSQL keeps
 running for everyone else."""
 
-import subprocess
-import sys
-
 import httpx
 import pytest
 
-from tests.conftest import ROOT, wait_for, worker_environment
-from tests.integration.conftest import accepts, free_port
+from tests.conftest import worker_environment
+from tests.integration.conftest import accepts, free_port, served_web
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
 @pytest.fixture
 def web_without_database(django_db_blocker, tmp_path):
-    port, closed = free_port(), free_port()
+    closed = free_port()
     assert not accepts(closed)
     with django_db_blocker.unblock():
         env = worker_environment(
             DATABASE_URL=f"postgres://postgres@127.0.0.1:{closed}/phoneprovider",
             CONFIG_CACHE_SECONDS=0,
         )
-    log = open(tmp_path / "web.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "phoneprovider.wsgi:application",
-         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        wait_for(lambda: process.poll() is not None or accepts(port), timeout=60)
-        assert process.poll() is None, (tmp_path / "web.log").read_text()
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with served_web(env, tmp_path / "web.log") as url:
+        yield url
 
 
 def test_the_api_answers_503_with_retry_after_while_the_database_is_down(web_without_database):

@@ -4,37 +4,22 @@ intervals."""
 
 import os
 import signal
-import subprocess
-import sys
 
 import httpx
 import pytest
 
-from tests.conftest import ROOT, wait_for, worker_environment
-from tests.integration.conftest import FAST_SWEEP, accepts, free_port
+from tests.conftest import wait_for, worker_environment
+from tests.integration.conftest import FAST_SWEEP, served_web
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def web(private_redis, django_db_blocker, tmp_path):
-    port = free_port()
     with django_db_blocker.unblock():
         env = worker_environment(REDIS_URL=private_redis.url, CONFIG_CACHE_SECONDS=0, **FAST_SWEEP)
-    log = open(tmp_path / "web.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "phoneprovider.wsgi:application",
-         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        wait_for(lambda: process.poll() is not None or accepts(port), timeout=60)
-        assert process.poll() is None, (tmp_path / "web.log").read_text()
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with served_web(env, tmp_path / "web.log") as url:
+        yield url
 
 
 def test_healthz_is_green_while_sweeping_and_red_once_beat_is_killed(web, worker_factory):

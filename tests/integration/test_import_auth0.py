@@ -16,8 +16,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from phoneprovider.models import Action, PhoneProvider, PhoneTemplate
-from tests.conftest import ROOT, wait_for, worker_environment
-from tests.integration.conftest import accepts, free_port
+from tests.conftest import ROOT, worker_environment
+from tests.integration.conftest import served_web
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -72,27 +72,16 @@ def peer(django_db_blocker, tmp_path_factory):
 
     _manage(env, "migrate", "--noinput", "-v0")
     token = _manage(env, "create_api_token", "--name", "peer", "--scopes", "all").split()[-1]
-    port = free_port()
-    log = open(tmp / "web.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "phoneprovider.wsgi:application",
-         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
     try:
-        wait_for(lambda: process.poll() is not None or accepts(port), timeout=60)
-        assert process.poll() is None, (tmp / "web.log").read_text()
-        api = httpx.Client(
-            base_url=f"http://127.0.0.1:{port}/api/v2",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=60,
-        )
-        yield {"api": api, "token": token, "env": env, "base_url": str(api.base_url)}
-        api.close()
+        with served_web(env, tmp / "web.log") as url:
+            api = httpx.Client(
+                base_url=f"{url}/api/v2",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            )
+            yield {"api": api, "token": token, "env": env, "base_url": str(api.base_url)}
+            api.close()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
         if drop:
             drop()
 
