@@ -212,8 +212,12 @@ def test_twilio_error_is_inline_and_disable_asks_to_confirm(logged_in, screensho
 
     # Enter in a field saves (the form's default button is Save, not Reset).
     page.get_by_label("Twilio SID").fill("AC" + "0123456789abcdef" * 2)
-    page.get_by_label("Twilio SID").press("Enter")
+    # The page before already says "Saved." (with the warning), so wait for the new one.
+    with page.expect_navigation():
+        page.get_by_label("Twilio SID").press("Enter")
     expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Twilio will refuse")).to_have_count(0)
+    assert selectors.provider_get().twilio_sid == "AC" + "0123456789abcdef" * 2
     expect(page.get_by_label("Twilio Auth Token")).to_have_attribute(
         "placeholder", "•••• set — leave blank to keep"
     )
