@@ -79,6 +79,33 @@ def fake_twilio(twilio_server):
     twilio_server.clear()
 
 
+@pytest.fixture
+def npm_registry(monkeypatch, settings, tmp_path_factory):
+    """A fake npm registry on loopback (tests/npm_registry.py) that deploys install from:
+    ``NPM_CONFIG_REGISTRY`` points at it and Deno's cache (``DENO_DIR``) starts empty, for this
+    process and for worker processes started with ``worker_environment()`` during the test."""
+    from phoneprovider import runtime
+    from phoneprovider.runtime import _npm
+    from tests.npm_registry import NpmRegistry
+
+    server = _serve()
+    registry = NpmRegistry(server)
+    deno_dir = tmp_path_factory.mktemp("deno")
+    previous_dir = runtime._deno.DENO_DIR
+    monkeypatch.setenv("NPM_CONFIG_REGISTRY", registry.url)
+    monkeypatch.setenv("DENO_DIR", str(deno_dir))
+    settings.DENO_DIR = deno_dir
+    # Runtime processes started before know neither the registry nor the cache: start anew.
+    runtime.shutdown()
+    runtime.configure(deno_dir=str(deno_dir))
+    monkeypatch.setattr(_npm, "_ensured", set())
+    yield registry
+    runtime.shutdown()
+    runtime._deno.DENO_DIR = previous_dir
+    server.clear()
+    server.stop()
+
+
 def _database_url() -> str:
     """The URL of the database the tests use (pytest-django's test database)."""
     db = connection.settings_dict

@@ -115,7 +115,7 @@ def command(memory_mb: int, allowed_networks: tuple[str, ...]) -> list[str]:
 
 
 def environment() -> dict[str, str]:
-    return {
+    env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
         "DENO_DIR": deno_dir(),
@@ -123,6 +123,12 @@ def environment() -> dict[str, str]:
         "DENO_NO_UPDATE_CHECK": "1",
         "DENO_NO_PROMPT": "1",
     }
+    # Deno finds cached npm packages under the registry's host name: a process loading packages
+    # installed from a mirror must know the mirror (handler code cannot read the environment).
+    for key in ("NPM_CONFIG_REGISTRY", "npm_config_registry"):
+        if os.environ.get(key):
+            env[key] = os.environ[key]
+    return env
 
 
 _LOCAL_IMPORT = re.compile(r"^import \{[^}]*\} from '\./[\w.]+';\n", re.M)
