@@ -2,17 +2,17 @@
 
 from celery import shared_task
 
-from phoneprovider.services import executions, messages, queue, retention
+from phoneprovider.services import delivery, executions, queue, retention
 
 
 @shared_task(name=queue.DELIVER_MESSAGE)
 def message_deliver_task(message_pk: int) -> None:
-    messages.message_deliver(message_pk)
+    delivery.message_deliver(message_pk)
 
 
 @shared_task(name=queue.SWEEP_MESSAGES, acks_late=False)
 def message_sweep_task() -> dict:
-    return messages.message_sweep()
+    return delivery.message_sweep()
 
 
 @shared_task(name=queue.RUN_EXECUTION)

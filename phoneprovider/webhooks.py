@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from phoneprovider import selectors
 from phoneprovider.crypto import is_undecryptable
-from phoneprovider.services.messages import message_receipt
+from phoneprovider.services.delivery import message_receipt
 
 logger = logging.getLogger(__name__)
 

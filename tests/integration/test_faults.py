@@ -18,7 +18,7 @@ import pytest
 from werkzeug import Response
 
 from phoneprovider.models import PhoneMessage
-from phoneprovider.services import messages
+from phoneprovider.services import messages, queue
 from tests.conftest import wait_for
 from tests.integration.conftest import hold_first_request
 from tests.integration.test_delivery_worker import deploy_custom
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def lost_enqueues(monkeypatch):
-    monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: None)
+    monkeypatch.setattr(queue, "message_enqueue", lambda pk, countdown=None: None)
 
 
 def _statuses(ids):

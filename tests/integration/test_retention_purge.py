@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from phoneprovider.models import DeliveryAttempt, Execution, PhoneMessage, PurgeRun
-from phoneprovider.services import limits, messages, retention
+from phoneprovider.services import limits, messages, queue, retention
 from tests.conftest import wait_for
 from tests.factories import bulk_messages
 from tests.integration.test_delivery_worker import deploy_custom
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def lost_enqueues(monkeypatch):
     """The worker listens on its own broker: its sweeper finds the test's outbox rows."""
-    monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: None)
+    monkeypatch.setattr(queue, "message_enqueue", lambda pk, countdown=None: None)
 
 
 def _in_flight_old_messages() -> list[int]:

@@ -19,7 +19,7 @@ import pytest
 
 from phoneprovider import runtime
 from phoneprovider.models import ActionVersion, PhoneMessage
-from phoneprovider.services import messages
+from phoneprovider.services import messages, queue
 from tests.conftest import WorkerProcess, wait_for, worker_environment
 from tests.integration.conftest import RedisServer, hold_first_request
 from tests.integration.test_delivery_worker import deploy_custom
@@ -72,7 +72,7 @@ def enqueue_to_the_sandbox_worker(monkeypatch, module_redis):
                 (message_pk,), countdown=countdown, connection=connection
             )
 
-    monkeypatch.setattr(messages, "_enqueue", enqueue)
+    monkeypatch.setattr(queue, "message_enqueue", enqueue)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from phoneprovider.models import PhoneMessage
-from phoneprovider.services import messages
+from phoneprovider.services import delivery, messages, queue
 from tests.conftest import wait_for
 from tests.integration.test_delivery_worker import deploy_custom
 
@@ -147,14 +147,16 @@ def test_retry_on_5xx_means_five_more_attempts_with_the_same_key_then_failed(
     gateway, monkeypatch, settings
 ):
     enqueued = []
-    monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: enqueued.append(countdown))
+    monkeypatch.setattr(
+        queue, "message_enqueue", lambda pk, countdown=None: enqueued.append(countdown)
+    )
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     gateway.expect_request("/otp").respond_with_json({"error": "busy"}, status=503)
     deploy_custom(gateway.url_for("/otp"), code=PASSWORDLESS)
     message = messages.message_queue(to="+14155550100", code="161803")
 
     for _ in range(20):
-        messages.message_deliver(message.pk)
+        delivery.message_deliver(message.pk)
         message.refresh_from_db()
         if message.status != "queued":
             break
@@ -172,7 +174,7 @@ def test_retry_on_5xx_means_five_more_attempts_with_the_same_key_then_failed(
     # within the exponential window of its attempt (full jitter, capped).
     assert enqueued[0] is None and len(enqueued) == 6
     for attempt, delay in enumerate(enqueued[1:], start=1):
-        window = min(messages.RETRY_CAP_SECONDS, messages.RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+        window = min(delivery.RETRY_CAP_SECONDS, delivery.RETRY_BASE_SECONDS * 2 ** (attempt - 1))
         assert delay is not None and 0 <= delay <= window
     keys = [request.headers["Idempotency-Key"] for request, _ in gateway.log]
     assert keys == [message.public_id] * 6

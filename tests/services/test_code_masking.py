@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from phoneprovider.masking import mask_text
 from phoneprovider.models import Execution, PhoneMessage
 from phoneprovider.models import PhoneProvider as Provider
-from phoneprovider.services import messages
+from phoneprovider.services import delivery, queue
 from phoneprovider.services.actions import action_create_deployed
 from tests.factories import MessageFactory
 
@@ -47,7 +47,7 @@ def test_the_message_page_and_the_admin_show_the_code_masked(staff, settings):
 def test_the_delivery_logs_show_the_code_masked(settings, gateway, monkeypatch):
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     settings.CONFIG_CACHE_SECONDS = 0
-    monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: None)
+    monkeypatch.setattr(queue, "message_enqueue", lambda pk, countdown=None: None)
     gateway.expect_request("/sms", method="POST").respond_with_data("ok")
     Provider.objects.create(name="custom", delivery_methods=["text"])
     action_create_deployed(
@@ -62,7 +62,7 @@ def test_the_delivery_logs_show_the_code_masked(settings, gateway, monkeypatch):
         secrets={"URL": gateway.url_for("/sms")},
     )
     message = MessageFactory(provider_name="custom")
-    messages.message_deliver(message.pk)
+    delivery.message_deliver(message.pk)
     assert PhoneMessage.objects.get().status == "delivered"
     assert gateway.log[0][0].get_data(as_text=True) == "123456 is your code"  # sent as is
     execution = Execution.objects.get(kind="delivery")

@@ -12,7 +12,7 @@ from django.db import connection
 from phoneprovider.crypto import SecretUnavailable, Undecryptable
 from phoneprovider.models import Action, ActionSecret, ActionVersion, Execution, PhoneMessage
 from phoneprovider.models import PhoneProvider as Provider
-from phoneprovider.services import executions, messages
+from phoneprovider.services import delivery, executions, queue
 from phoneprovider.services.actions import action_create_deployed
 from tests.api.conftest import Api
 from tests.factories import MessageFactory, TwilioProviderFactory
@@ -77,8 +77,8 @@ def test_delivery_never_hands_ciphertext_to_the_handler_and_retries(
 ):
     message = MessageFactory(provider_name="custom")
     settings.FIELD_ENCRYPTION_KEY = [NEW]
-    monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: None)
-    messages.message_deliver(message.pk)
+    monkeypatch.setattr(queue, "message_enqueue", lambda pk, countdown=None: None)
+    delivery.message_deliver(message.pk)
     message.refresh_from_db()
     assert custom_setup.log == []  # the handler never ran with ciphertext for secrets
     assert message.status == "queued"  # retried: putting the old key back heals it
@@ -130,8 +130,8 @@ def test_twilio_never_gets_ciphertext_for_a_token(old_key, fake_twilio, settings
     TwilioProviderFactory()
     settings.FIELD_ENCRYPTION_KEY = [NEW]  # the message is written after the key change
     message = MessageFactory(provider_name="twilio")
-    monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: None)
-    messages.message_deliver(message.pk)
+    monkeypatch.setattr(queue, "message_enqueue", lambda pk, countdown=None: None)
+    delivery.message_deliver(message.pk)
     message.refresh_from_db()
     assert fake_twilio.log == []
     assert message.status == "queued" and "The Twilio auth token" in message.reason

@@ -19,8 +19,8 @@ from phoneprovider.models import (
     PhoneMessage,
 )
 from phoneprovider.providers import custom
+from phoneprovider.services import delivery, limits, messages, queue
 from phoneprovider.services import limit_counters as counters
-from phoneprovider.services import limits, messages
 from phoneprovider.services.audit import audit_record
 from phoneprovider.services.erasure import number_erase
 from tests.integration.test_delivery_worker import deploy_custom
@@ -116,7 +116,7 @@ def fresh_handler_caches():
 
 @pytest.fixture
 def talkative_provider(settings, gateway, monkeypatch, fresh_handler_caches):
-    monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: None)
+    monkeypatch.setattr(queue, "message_enqueue", lambda pk, countdown=None: None)
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     gateway.expect_request("/sms").respond_with_json({"ok": True})
     deploy_custom(gateway.url_for("/sms"), code=TALKATIVE)
@@ -126,7 +126,7 @@ def talkative_provider(settings, gateway, monkeypatch, fresh_handler_caches):
 
 def _send_and_deliver(to: str, **kwargs) -> PhoneMessage:
     message = messages.message_queue(to=to, code="424242", **kwargs)
-    messages.message_deliver(message.pk)
+    delivery.message_deliver(message.pk)
     message.refresh_from_db()
     return message
 
@@ -228,15 +228,15 @@ def test_a_send_in_progress_when_its_message_is_erased_writes_nothing_back(
     talkative_provider, monkeypatch
 ):
     message = messages.message_queue(to=NUMBER, code="7")
-    original = messages._send
+    original = delivery._send
 
     def send_then_erased(config, provider, msg):
         result = original(config, provider, msg)
         number_erase(NUMBER, actor="ops")  # arrives while the gateway call was out
         return result
 
-    monkeypatch.setattr(messages, "_send", send_then_erased)
-    messages.message_deliver(message.pk)
+    monkeypatch.setattr(delivery, "_send", send_then_erased)
+    delivery.message_deliver(message.pk)
 
     assert not PhoneMessage.objects.exists()
     assert not DeliveryAttempt.objects.exists() and not Execution.objects.exists()

@@ -11,8 +11,8 @@ from django.db import connections
 
 from phoneprovider import selectors
 from phoneprovider.models import LimitWindow, PhoneMessage
+from phoneprovider.services import delivery, limits, messages, queue
 from phoneprovider.services import limit_counters as counters
-from phoneprovider.services import limits, messages
 from tests.factories import TwilioProviderFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,7 +76,7 @@ def test_25_threads_racing_on_one_limit_take_exactly_the_limit(store):
 def test_50_concurrent_sends_to_one_number_with_a_limit_of_10_let_exactly_10_through(
     store, monkeypatch
 ):
-    monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: None)
+    monkeypatch.setattr(queue, "message_enqueue", lambda pk, countdown=None: None)
     TwilioProviderFactory()
     limits.policy_update(actor="a", recipient_per_hour=10, prefix_per_minute=0)
     started = time.time()
@@ -129,5 +129,5 @@ def test_the_sweeper_prunes_windows_that_no_longer_count():
 
     LimitWindow.objects.create(key="pp/old/1", expires_at=timezone.now() - timedelta(seconds=1))
     LimitWindow.objects.create(key="pp/new/1", expires_at=timezone.now() + timedelta(hours=1))
-    assert messages.message_sweep()["limit_windows_pruned"] == 1
+    assert delivery.message_sweep()["limit_windows_pruned"] == 1
     assert list(LimitWindow.objects.values_list("key", flat=True)) == ["pp/new/1"]

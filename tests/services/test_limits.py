@@ -3,7 +3,7 @@ import pytest
 from phoneprovider import selectors
 from phoneprovider.errors import ValidationError
 from phoneprovider.models import PhoneMessage
-from phoneprovider.services import limits, messages
+from phoneprovider.services import limits, messages, queue
 from tests.factories import TwilioProviderFactory
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def provider(monkeypatch):
-    monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: None)
+    monkeypatch.setattr(queue, "message_enqueue", lambda pk, countdown=None: None)
     return TwilioProviderFactory()
 
 

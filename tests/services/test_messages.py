@@ -7,7 +7,7 @@ from werkzeug import Response
 
 from phoneprovider.errors import ValidationError
 from phoneprovider.models import DeliveryAttempt, PhoneMessage, PhoneProvider, PhoneTemplate
-from phoneprovider.services import messages
+from phoneprovider.services import delivery, messages, queue
 from tests.factories import TWILIO_SID, MessageFactory, TwilioProviderFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def twilio(settings, fake_twilio):
 def no_enqueue(monkeypatch):
     """Keep the broker out of service tests: record what would be enqueued."""
     queued = []
-    monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: queued.append(pk))
+    monkeypatch.setattr(queue, "message_enqueue", lambda pk, countdown=None: queued.append(pk))
     return queued
 
 
@@ -89,7 +89,7 @@ def test_deliver_through_twilio_records_a_sent_attempt(twilio, no_enqueue):
     server.expect_request(MESSAGES_PATH, method="POST").respond_with_json(
         {"sid": "SM0001", "status": "queued"}, status=201
     )
-    messages.message_deliver(message.pk)
+    delivery.message_deliver(message.pk)
     message.refresh_from_db()
     assert message.status == "sent" and message.provider_message_id == "SM0001"
     attempt = DeliveryAttempt.objects.get()
@@ -107,7 +107,7 @@ def test_transient_failure_requeues_with_backoff(twilio, no_enqueue):
         {"code": 20500, "message": "oops"}, status=503
     )
     message = MessageFactory(provider_name="twilio")
-    messages.message_deliver(message.pk)
+    delivery.message_deliver(message.pk)
     message.refresh_from_db()
     assert message.status == "queued" and message.attempt_count == 1
     assert message.next_attempt_at > timezone.now() - timedelta(seconds=1)
@@ -124,7 +124,7 @@ def test_permanent_failure_fails_at_once_with_a_clear_reason(twilio, no_enqueue)
         )
     )
     message = MessageFactory(provider_name="twilio")
-    messages.message_deliver(message.pk)
+    delivery.message_deliver(message.pk)
     message.refresh_from_db()
     assert message.status == "failed"
     assert "not valid" in message.reason and no_enqueue == []
@@ -136,7 +136,7 @@ def test_retries_stop_after_the_last_attempt(twilio, no_enqueue, settings):
     message = MessageFactory(
         provider_name="twilio", attempt_count=settings.MESSAGE_MAX_ATTEMPTS - 1
     )
-    messages.message_deliver(message.pk)
+    delivery.message_deliver(message.pk)
     message.refresh_from_db()
     assert message.status == "failed" and "Retries exhausted" in message.reason
 
@@ -146,20 +146,20 @@ def test_a_retry_that_would_deliver_a_stale_code_is_not_sent(twilio, no_enqueue,
     server = twilio
     server.expect_request(MESSAGES_PATH).respond_with_json({}, status=500)
     message = MessageFactory(provider_name="twilio")
-    messages.message_deliver(message.pk)
+    delivery.message_deliver(message.pk)
     message.refresh_from_db()
     assert message.status == "failed" and "stale" in message.reason
 
 
 def test_a_claimed_message_is_not_delivered_twice(twilio, no_enqueue):
     message = MessageFactory(provider_name="twilio", status="sending")
-    assert messages.message_deliver(message.pk) is None
+    assert delivery.message_deliver(message.pk) is None
     assert not DeliveryAttempt.objects.exists()
 
 
 def test_a_message_that_keeps_killing_its_worker_ends_failed(twilio, no_enqueue, settings):
     message = MessageFactory(provider_name="twilio", attempt_count=settings.MESSAGE_MAX_ATTEMPTS)
-    messages.message_deliver(message.pk)
+    delivery.message_deliver(message.pk)
     message.refresh_from_db()
     assert message.status == "failed" and "Gave up" in message.reason
 
@@ -171,7 +171,7 @@ def test_sweeper_requeues_expired_claims_and_lost_enqueues(twilio, no_enqueue):
     lost = MessageFactory()
     PhoneMessage.objects.filter(pk=lost.pk).update(updated_at=past)
     fresh = MessageFactory()
-    result = messages.message_sweep()
+    result = delivery.message_sweep()
     assert result == {"expired_claims": 1, "requeued": 2, "limit_windows_pruned": 0}
     assert sorted(no_enqueue) == sorted([stuck.pk, lost.pk]) and fresh.pk not in no_enqueue
     stuck.refresh_from_db()

@@ -11,7 +11,7 @@ import pytest
 from werkzeug import Response
 
 from phoneprovider.models import PhoneMessage, PhoneProvider
-from phoneprovider.services import messages
+from phoneprovider.services import delivery, messages, queue
 from tests.api.conftest import TWILIO_MSSID, TWILIO_SID, assert_error
 
 pytestmark = pytest.mark.django_db
@@ -174,7 +174,7 @@ def fake_twilio_base(settings, fake_twilio):
 def test_first_send_records_twilios_own_error_for_an_unusable_sid(
     api, fake_twilio_base, monkeypatch
 ):
-    monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: None)
+    monkeypatch.setattr(queue, "message_enqueue", lambda pk, countdown=None: None)
     api.post(PROVIDERS, twilio(sid="sid1", default_from="+1234567890"))
     fake_twilio_base.expect_request(
         "/2010-04-01/Accounts/sid1/Messages.json"
@@ -186,7 +186,7 @@ def test_first_send_records_twilios_own_error_for_an_unusable_sid(
         )
     )
     message = messages.message_queue(to="+14155550100", code="123456")
-    messages.message_deliver(message.pk)
+    delivery.message_deliver(message.pk)
     message = PhoneMessage.objects.get(pk=message.pk)
     assert message.status == "failed"
     assert "20404" in message.reason and "requested resource was not found" in message.reason
@@ -195,14 +195,14 @@ def test_first_send_records_twilios_own_error_for_an_unusable_sid(
 
 
 def test_a_sid_with_a_slash_stays_one_path_segment(api, fake_twilio_base, monkeypatch):
-    monkeypatch.setattr(messages, "_enqueue", lambda pk, countdown=None: None)
+    monkeypatch.setattr(queue, "message_enqueue", lambda pk, countdown=None: None)
     api.post(PROVIDERS, twilio(sid="a/../b", default_from="+14155550199"))
     # The fake server matches the decoded path; the raw request line shows what was sent.
     fake_twilio_base.expect_request("/2010-04-01/Accounts/a/../b/Messages.json").respond_with_json(
         {"sid": "SM1"}, status=201
     )
     message = messages.message_queue(to="+14155550100", code="123456")
-    messages.message_deliver(message.pk)
+    delivery.message_deliver(message.pk)
     assert PhoneMessage.objects.get(pk=message.pk).status == "sent"
     environ = fake_twilio_base.log[0][0].environ
     raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
