@@ -131,6 +131,7 @@ COMPONENTS: dict[str, dict] = {
             "provider": ANY_OBJECT,
             "templates": ANY_OBJECT,
             "action": ANY_OBJECT,
+            "send_phone_message": ANY_OBJECT,
             "limits": ANY_OBJECT,
         },
         description="The document export_config prints. Secret values are ${ENV_NAME} "

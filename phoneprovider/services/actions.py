@@ -330,6 +330,21 @@ def action_deploy(action: Action, *, actor: str, only_if_changed: bool = False) 
 
 
 @transaction.atomic
+def action_unbind(action: Action, *, actor: str) -> bool:
+    """Take an Action off its trigger: an Action is bound here while it has a deployed version,
+    so that version stops being the deployed one. The Action, its draft and its versions stay,
+    as an unbound Action stays in Auth0; deploying it again binds it. Returns whether it was
+    bound."""
+    action = Action.objects.select_for_update().get(pk=action.pk)
+    if not action.versions.filter(deployed=True).update(deployed=False):
+        return False
+    # The update above sends no signal; saving the Action tells every process's config copy.
+    action.save(update_fields=["updated_at"])
+    audit_record(actor=actor, verb="unbind", object_type="action", object_id=action.public_id)
+    return True
+
+
+@transaction.atomic
 def action_version_redeploy(version: ActionVersion, *, actor: str) -> ActionVersion:
     """Roll back: deploy a copy of an older version as a new version (history stays linear)."""
     action = Action.objects.select_for_update().get(pk=version.action_id)
