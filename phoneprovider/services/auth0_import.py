@@ -1,7 +1,8 @@
 """Import an Auth0 tenant's phone setup through its Management API.
 
-Reads the phone provider, the customised phone templates and the custom-phone-provider Action
-(code, runtime, dependencies, secret *names*), turns them into the configuration document of
+Reads the phone provider, the customised phone templates, the custom-phone-provider Action and
+the Actions bound to the older send-phone-message trigger (code, runtime, dependencies, secret
+*names*; an unbound send-phone-message Action is not imported), turns them into the document of
 ``services.config`` and applies it there, so an import is one transaction with the same diff,
 dry run and audit as ``apply_config``. Auth0 never returns secret values or the Twilio auth
 token: they come from ``values`` (``--secret NAME=VALUE`` or the environment); what is missing is
@@ -20,7 +21,11 @@ from phoneprovider.errors import ValidationError
 from phoneprovider.net import OutboundError, outbound_request
 from phoneprovider.net.guard import HttpPolicy
 from phoneprovider.services import config as config_services
+from phoneprovider.services.config_actions import LEGACY
 
+CUSTOM_TRIGGER = "custom-phone-provider"
+LEGACY_TRIGGER = "send-phone-message"
+PAGE_SIZE = 50
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # a list of Actions with 100 kB of code each
 TIMEOUT_S = 30.0
 
@@ -88,19 +93,27 @@ def auth0_read(*, base_url: str, token: str) -> dict:
         url = base + path + (f"?{urlencode(query)}" if query else "")
         return _request("GET", url, headers=headers)
 
-    actions = []
-    for trigger in ("custom-phone-provider", "send-phone-message"):
-        page = 0
+    def pages(path: str, key: str, query: dict | None = None) -> list:
+        items, page = [], 0
         while True:
-            body = get("/actions/actions", {"triggerId": trigger, "page": page, "per_page": 50})
-            actions += [(trigger, a) for a in body.get("actions", [])]
-            if (page + 1) * 50 >= int(body.get("total", 0)) or not body.get("actions"):
-                break
+            body = get(path, {**(query or {}), "page": page, "per_page": PAGE_SIZE})
+            items += body.get(key) or []
+            if (page + 1) * PAGE_SIZE >= int(body.get("total", 0)) or not body.get(key):
+                return items
             page += 1
+
+    actions = []
+    for trigger in (CUSTOM_TRIGGER, LEGACY_TRIGGER):
+        actions += [
+            (trigger, a) for a in pages("/actions/actions", "actions", {"triggerId": trigger})
+        ]
+    bindings = pages(f"/actions/triggers/{LEGACY_TRIGGER}/bindings", "bindings")
     return {
         "providers": get("/branding/phone/providers").get("providers", []),
         "templates": get("/branding/phone/templates").get("templates", []),
         "actions": actions,
+        # The Action ids bound to send-phone-message, in the order Auth0 runs them.
+        "legacy_bound": [(b.get("action") or {}).get("id") for b in bindings],
     }
 
 
@@ -113,39 +126,71 @@ def import_plan(tenant: dict, values: dict[str, str]) -> ImportPlan:
         if values.get(name):
             plan.values[name] = values[name]
             return f"${{{name}}}"
-        plan.missing.append(name)
+        if name not in plan.missing:  # two Actions may read a secret of the same name
+            plan.missing.append(name)
         return None
 
-    handler = None
-    for trigger, action in tenant["actions"]:
-        if trigger != "custom-phone-provider":
-            plan.notes.append(
-                f"Action {action.get('name')!r} uses the older send-phone-message trigger; "
-                "not imported (rewrite it as a custom-phone-provider handler)."
-            )
-        elif handler is None or (action.get("deployed_version") and not handler.get("deployed")):
-            handler = {**action, "deployed": bool(action.get("deployed_version"))}
-    if handler is not None:
-        source = handler.get("deployed_version") or handler
+    def handler_section(action: dict) -> dict:
+        """What the Action's deployed version runs (its draft when it has none)."""
+        source = action.get("deployed_version") or action
         secrets = {}
-        for secret in source.get("secrets") or handler.get("secrets") or []:
+        for secret in source.get("secrets") or action.get("secrets") or []:
             ref = reference(secret["name"])
             if ref:
                 secrets[secret["name"]] = ref
-        doc["action"] = {
-            "name": handler.get("name") or "Custom Phone Provider",
-            "runtime": source.get("runtime") or handler.get("runtime") or "node22",
+        return {
+            "runtime": source.get("runtime") or action.get("runtime") or "node22",
             "dependencies": [
                 {"name": d["name"], "version": d.get("version", "")}
                 for d in source.get("dependencies") or []
             ],
             "secrets": secrets,
-            "code": source.get("code") or handler.get("code") or "",
+            "code": source.get("code") or action.get("code") or "",
+        }
+
+    handler = None
+    legacy: dict[str, dict] = {}
+    for trigger, action in tenant["actions"]:
+        if trigger == LEGACY_TRIGGER:
+            legacy[action.get("id")] = action
+        elif handler is None or (action.get("deployed_version") and not handler.get("deployed")):
+            handler = {**action, "deployed": bool(action.get("deployed_version"))}
+    if handler is not None:
+        doc["action"] = {
+            "name": handler.get("name") or "Custom Phone Provider",
+            **handler_section(handler),
         }
         if not handler["deployed"]:
             plan.notes.append(
                 f"Action {handler.get('name')!r} is not deployed in Auth0; it is here."
             )
+
+    bound = [legacy[i] for i in dict.fromkeys(tenant.get("legacy_bound", [])) if i in legacy]
+    doc[LEGACY] = {}
+    for action in bound:
+        name = action.get("name") or "Send Phone Message"
+        if name in doc[LEGACY]:
+            plan.notes.append(
+                f"A second bound send-phone-message Action named {name!r} is left out."
+            )
+            continue
+        doc[LEGACY][name] = handler_section(action)
+    for action in legacy.values():
+        if action not in bound:
+            plan.notes.append(
+                f"Action {action.get('name')!r} (send-phone-message) is not bound in Auth0; "
+                "not imported."
+            )
+    if len(doc[LEGACY]) > 1:
+        plan.notes.append(
+            "Auth0 runs every bound send-phone-message Action in turn; here one of them runs: "
+            "keep one bound."
+        )
+    if doc[LEGACY] and handler is not None:
+        plan.notes.append(
+            "The send-phone-message Actions run only while no custom-phone-provider Action is "
+            "deployed."
+        )
 
     if tenant["providers"]:
         provider = tenant["providers"][0]

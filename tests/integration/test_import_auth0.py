@@ -15,7 +15,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from phoneprovider.models import Action, PhoneProvider, PhoneTemplate
+from phoneprovider import selectors
+from phoneprovider.models import Action, ActionSecret, PhoneProvider, PhoneTemplate
 from tests.conftest import ROOT, worker_environment
 from tests.integration.conftest import served_web
 
@@ -26,6 +27,12 @@ HANDLER = """exports.onExecuteCustomPhoneProvider = async (event, api) => {
 };
 """
 TRIGGER = [{"id": "custom-phone-provider", "version": "v1"}]
+LEGACY_HANDLER = """exports.onExecuteSendPhoneMessage = async (event, api) => {
+  console.log("legacy", event.message_options.recipient);
+};
+"""
+LEGACY_TRIGGER = [{"id": "send-phone-message", "version": "v2"}]
+ALL_SECRETS = ("TWILIO_AUTH_TOKEN=peer-token", "API_KEY=peer-key", "SNS_KEY=peer-sns")
 
 
 def _manage(env: dict, *args: str) -> str:
@@ -122,6 +129,22 @@ def configured_peer(peer):
         },
     )
     assert template.status_code == 201, template.text
+    # Auth0's older trigger: one Action bound (deployed), one left as a draft.
+    for name, deploy in (("aws-sns", True), ("sns-draft", False)):
+        legacy = api.post(
+            "/actions/actions",
+            json={
+                "name": name,
+                "supported_triggers": LEGACY_TRIGGER,
+                "code": LEGACY_HANDLER,
+                "runtime": "node18",
+                "secrets": [{"name": "SNS_KEY", "value": "peer-sns"}],
+                "deploy": deploy,
+            },
+        )
+        assert legacy.status_code == 201, legacy.text
+    bound = api.get("/actions/triggers/send-phone-message/bindings").json()["bindings"]
+    assert [b["display_name"] for b in bound] == ["aws-sns"]
     return peer
 
 
@@ -146,25 +169,37 @@ def _import(peer, *extra: str) -> str:
     return out.getvalue()
 
 
+def _secrets(*pairs: str) -> list[str]:
+    return [arg for pair in pairs for arg in ("--secret", pair)]
+
+
 def test_import_then_export_from_both_instances_is_equal(configured_peer, loopback):
-    output = _import(
-        configured_peer, "--secret", "TWILIO_AUTH_TOKEN=peer-token", "--secret", "API_KEY=peer-key"
-    )
+    output = _import(configured_peer, *_secrets(*ALL_SECRETS))
     assert "Imported:" in output and "Missing" not in output
+    assert "'sns-draft' (send-phone-message) is not bound in Auth0; not imported" in output
 
     mine = io.StringIO()
     call_command("export_config", stdout=mine)
     theirs = _manage(configured_peer["env"], "export_config")
     assert mine.getvalue() == theirs
-    assert "peer-token" not in theirs and "peer-key" not in theirs
+    for value in ("peer-token", "peer-key", "peer-sns"):
+        assert value not in theirs
+    assert "send_phone_message:\n  aws-sns:\n    runtime: node18\n" in theirs
 
     provider = PhoneProvider.objects.get()
     assert (provider.twilio_sid, provider.twilio_auth_token) == ("sid1", "peer-token")
-    assert Action.objects.get().secrets.get().value == "peer-key"
-
-    again = _import(
-        configured_peer, "--secret", "TWILIO_AUTH_TOKEN=peer-token", "--secret", "API_KEY=peer-key"
+    handler = Action.objects.get(trigger_id="custom-phone-provider")
+    assert handler.secrets.get().value == "peer-key"
+    legacy = Action.objects.get(trigger_id="send-phone-message")  # the draft stayed behind
+    assert legacy.name == "aws-sns" and legacy.secrets.get().value == "peer-sns"
+    version = selectors.deployed_version(legacy)
+    assert (version.code, version.runtime, version.secrets) == (
+        LEGACY_HANDLER,
+        "node18",
+        {"SNS_KEY": "peer-sns"},
     )
+
+    again = _import(configured_peer, *_secrets(*ALL_SECRETS))
     assert again.strip().endswith("No changes.")
 
 
@@ -172,7 +207,8 @@ def test_dry_run_prints_the_plan_and_imports_nothing(configured_peer, loopback):
     output = _import(configured_peer, "--dry-run")
     assert "+ provider.sid" in output and "Dry run:" in output
     assert (
-        "Missing values (give them with --secret NAME=VALUE): API_KEY, TWILIO_AUTH_TOKEN" in output
+        "Missing values (give them with --secret NAME=VALUE): API_KEY, SNS_KEY, TWILIO_AUTH_TOKEN"
+        in output
     )
     assert not PhoneProvider.objects.exists() and not Action.objects.exists()
     assert not PhoneTemplate.objects.exists()
@@ -183,13 +219,13 @@ def test_without_the_secret_values_the_provider_stays_disabled(configured_peer, 
     assert "Missing values" in output and "imported disabled" in output
     provider = PhoneProvider.objects.get()
     assert provider.disabled and provider.twilio_auth_token == ""
-    assert not Action.objects.get().secrets.exists()
+    assert not ActionSecret.objects.exists()
 
-    _import(
-        configured_peer, "--secret", "TWILIO_AUTH_TOKEN=peer-token", "--secret", "API_KEY=peer-key"
-    )
+    _import(configured_peer, *_secrets(*ALL_SECRETS))
     provider.refresh_from_db()
     assert not provider.disabled and provider.twilio_auth_token == "peer-token"
+    legacy = Action.objects.get(trigger_id="send-phone-message")
+    assert selectors.deployed_version(legacy).secrets == {"SNS_KEY": "peer-sns"}
 
 
 def test_a_bad_token_is_a_clear_error_and_changes_nothing(configured_peer, loopback):

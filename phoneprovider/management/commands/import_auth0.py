@@ -10,9 +10,10 @@ from phoneprovider.services.auth0_import import auth0_import, auth0_token
 
 class Command(BaseCommand):
     help = (
-        "Import the phone provider, phone templates and custom-phone-provider Action of an Auth0 "
-        "tenant. Secret values and the Twilio auth token cannot be read from Auth0: give them "
-        "with --secret NAME=VALUE (or the environment); without them the provider stays disabled."
+        "Import the phone provider, phone templates, custom-phone-provider Action and bound "
+        "send-phone-message Actions of an Auth0 tenant. Secret values and the Twilio auth token "
+        "cannot be read from Auth0: give them with --secret NAME=VALUE (or the environment); "
+        "without them the provider stays disabled."
     )
 
     def add_arguments(self, parser):
