@@ -1,16 +1,16 @@
 """The Phone Templates page: edit a message type's bodies, preview them live, try, reset."""
 
-import secrets
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from liquid.exceptions import LiquidError
 
-from dashboard.forms import SendTestForm, TemplateForm
+from dashboard.forms import TemplateForm
 from dashboard.samples import SAMPLE_CODE, sample_render
-from dashboard.views import _actor, _form_error, _status_context, staff_required
+from dashboard.send_test import send_test_respond
+from dashboard.views import _actor, _form_error, staff_required
 from phoneprovider import selectors
 from phoneprovider.errors import ApplicationError
 from phoneprovider.models import MessageType
@@ -20,7 +20,6 @@ from phoneprovider.providers.templates import (
     TemplateSyntaxError,
     check_syntax,
 )
-from phoneprovider.services.messages import message_queue
 from phoneprovider.services.templates import template_create, template_reset, template_update
 
 TEMPLATE_SLOTS = ("form", "from", "text", "voice")
@@ -187,52 +186,22 @@ def template_reset_view(request: HttpRequest, message_type: str) -> HttpResponse
     return redirect("dashboard:template", message_type=message_type)
 
 
-def _try_form_context(request, message_type: str, form, error: str = "") -> dict:
-    return {
-        "form": form,
-        "test_error": error,
-        "test_url": request.path,
-        "test_intro": (
-            f"Sends a {MessageType(message_type).label} message with a random code, using the "
-            "saved template, through the configured provider."
-        ),
-        "nav": "templates",
-    }
-
-
 @require_http_methods(["GET", "POST"])
 @staff_required
 def template_try(request: HttpRequest, message_type: str) -> HttpResponse:
     """Try: send the saved template to a phone through the configured provider, as a test."""
     message_type = _message_type_or_404(message_type)
-    provider = selectors.provider_get()
-    if provider is None or provider.disabled:
-        messages.error(request, "Save and enable a phone provider before trying a template.")
-        return redirect("dashboard:template", message_type=message_type)
-    methods = list(provider.delivery_methods)
-    template_name = (
-        "dashboard/partials/send_test_form.html" if request.htmx else "dashboard/send_test.html"
+    return send_test_respond(
+        request,
+        message_type=message_type,
+        form_context={
+            "test_url": request.path,
+            "test_intro": (
+                f"Sends a {MessageType(message_type).label} message with a random code, using "
+                "the saved template, through the configured provider."
+            ),
+            "nav": "templates",
+        },
+        unavailable="Save and enable a phone provider before trying a template.",
+        back_url=reverse("dashboard:template", args=[message_type]),
     )
-    if request.method == "GET":
-        context = _try_form_context(request, message_type, SendTestForm(methods=methods))
-        return render(request, template_name, context)
-    form = SendTestForm(request.POST, methods=methods)
-    if not form.is_valid():
-        return render(request, template_name, _try_form_context(request, message_type, form))
-    try:
-        message = message_queue(
-            to=form.cleaned_data["to"],
-            message_type=message_type,
-            delivery_method=form.cleaned_data["delivery_method"],
-            code=f"{secrets.randbelow(1_000_000):06d}",
-            is_test=True,
-        )
-    except ApplicationError as exc:
-        if exc.field in form.fields:
-            form.add_error(exc.field, exc.message)
-            return render(request, template_name, _try_form_context(request, message_type, form))
-        context = _try_form_context(request, message_type, form, error=exc.message)
-        return render(request, template_name, context)
-    if request.htmx:
-        return render(request, "dashboard/partials/test_status.html", _status_context(message))
-    return redirect("dashboard:provider_test_status", public_id=message.public_id)

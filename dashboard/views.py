@@ -1,6 +1,5 @@
 """The dashboard's views: parse input, call one service, render a page or an htmx partial."""
 
-import secrets
 from functools import wraps
 
 from django.contrib import messages
@@ -12,14 +11,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from dashboard.forms import SMS_SOURCE_FROM, SMS_SOURCE_MSSID, ProviderForm, SendTestForm
+from dashboard.forms import SMS_SOURCE_FROM, SMS_SOURCE_MSSID, ProviderForm
 from dashboard.forms import secret_changes as parse_secret_changes
+from dashboard.send_test import send_test_respond, status_respond
 from dashboard.starter import STARTER_HANDLER
 from phoneprovider import selectors
-from phoneprovider.errors import ApplicationError, NotFound, ValidationError, ValidationErrors
+from phoneprovider.errors import ApplicationError, ValidationError, ValidationErrors
 from phoneprovider.models import DeliveryMethod, MessageType, PhoneProvider
 from phoneprovider.services.actions import action_draft_discard
-from phoneprovider.services.messages import message_queue
 from phoneprovider.services.providers import (
     custom_provider_configure,
     provider_save,
@@ -269,85 +268,20 @@ def provider_enabled(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard:provider")
 
 
-def _test_methods() -> list[str]:
-    provider = selectors.provider_get()
-    return list(provider.delivery_methods) if provider else []
-
-
-def _render_test_form(request: HttpRequest, form: SendTestForm, error: str = "") -> HttpResponse:
-    context = {"form": form, "test_error": error, "nav": "provider"}
-    if request.htmx:
-        return render(request, "dashboard/partials/send_test_form.html", context)
-    return render(request, "dashboard/send_test.html", context)
-
-
 @require_http_methods(["GET", "POST"])
 @staff_required
 def provider_test(request: HttpRequest) -> HttpResponse:
-    """Send Test Message: a form, then the queued message's status (which polls until final)."""
-    provider = selectors.provider_get()
-    if provider is None or provider.disabled:
-        messages.error(request, "Save and enable a provider before sending a test message.")
-        if request.htmx:
-            return HttpResponseClientRedirect(reverse("dashboard:provider"))
-        return redirect("dashboard:provider")
-    if request.method == "GET":
-        return _render_test_form(request, SendTestForm(methods=_test_methods()))
-
-    form = SendTestForm(request.POST, methods=_test_methods())
-    if not form.is_valid():
-        return _render_test_form(request, form)
-    try:
-        message = message_queue(
-            to=form.cleaned_data["to"],
-            message_type=MessageType.OTP_VERIFY,
-            delivery_method=form.cleaned_data["delivery_method"],
-            code=f"{secrets.randbelow(1_000_000):06d}",
-            is_test=True,
-        )
-    except ApplicationError as exc:
-        if exc.field in form.fields:
-            form.add_error(exc.field, exc.message)
-            return _render_test_form(request, form)
-        return _render_test_form(request, form, error=exc.message)
-    if request.htmx:
-        return render(request, "dashboard/partials/test_status.html", _status_context(message))
-    return redirect("dashboard:provider_test_status", public_id=message.public_id)
-
-
-OUTCOMES = {
-    "delivered": ("Delivered", "success"),
-    "sent": ("Sent", "success"),
-    "failed": ("Failed", "danger"),
-    "dropped": ("Dropped", "danger"),
-    "undelivered": ("Undelivered", "danger"),
-    "blocked": ("Blocked", "danger"),
-}
-
-
-def _status_context(message) -> dict:
-    label, tone = OUTCOMES.get(message.status, ("Sending", "pending"))
-    if message.status == "queued" and message.attempt_count:
-        label = "Retrying"
-    return {
-        "message": message,
-        "label": label,
-        "tone": tone,
-        "execution": selectors.message_last_execution(message),
-        "nav": "provider",
-    }
+    """Send Test Message: a form, then the queued message's progress."""
+    return send_test_respond(
+        request,
+        message_type=MessageType.OTP_VERIFY,
+        form_context={"nav": "provider"},
+        unavailable="Save and enable a provider before sending a test message.",
+        back_url=reverse("dashboard:provider"),
+    )
 
 
 @require_GET
 @staff_required
 def provider_test_status(request: HttpRequest, public_id: str) -> HttpResponse:
-    try:
-        message = selectors.message_get(public_id)
-    except NotFound:
-        raise Http404("No such test message.") from None
-    if not message.is_test:
-        raise Http404("No such test message.")
-    context = _status_context(message)
-    if request.htmx:
-        return render(request, "dashboard/partials/test_status.html", context)
-    return render(request, "dashboard/test_status.html", context)
+    return status_respond(request, public_id)

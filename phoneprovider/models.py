@@ -255,7 +255,8 @@ class PhoneMessage(models.Model):
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
 
-    def _masked(self, text: str) -> str:
+    def masked(self, text: str) -> str:
+        """``text`` with this message's code masked (MASK_CODES), for people to read."""
         from phoneprovider.crypto import is_undecryptable
         from phoneprovider.masking import mask_text
 
@@ -265,11 +266,11 @@ class PhoneMessage(models.Model):
     @property
     def shown_text(self) -> str:
         """as_text with the code masked (MASK_CODES), for people to read."""
-        return self._masked(self.as_text)
+        return self.masked(self.as_text)
 
     @property
     def shown_voice(self) -> str:
-        return self._masked(self.as_voice)
+        return self.masked(self.as_voice)
 
 
 class Execution(models.Model):

@@ -124,6 +124,35 @@
     renderTimes(event.target);
   });
 
+  /* A block that waits for the server's next change (data-long-poll) asks again after a
+   * failed request (a restarted server, a dropped connection) instead of stopping. */
+  function askAgainLater(event) {
+    const el = event.detail && event.detail.elt;
+    if (!el || !el.hasAttribute || !el.hasAttribute("data-long-poll")) return;
+    window.setTimeout(function () {
+      if (el.isConnected && window.htmx) window.htmx.trigger(el, "poll-again");
+    }, 2000);
+  }
+  document.addEventListener("htmx:sendError", askAgainLater);
+  document.addEventListener("htmx:responseError", askAgainLater);
+
+  /* <span data-countdown="4">4</span> counts down to 0 once a second ("retrying in 3 s"). */
+  function startCountdowns(root) {
+    (root || document).querySelectorAll("[data-countdown]").forEach(function (el) {
+      if (el.dataset.counting) return;
+      el.dataset.counting = "1";
+      const end = Date.now() + Number(el.dataset.countdown) * 1000;
+      const timer = window.setInterval(function () {
+        if (!el.isConnected) { window.clearInterval(timer); return; }
+        const left = Math.max(0, Math.round((end - Date.now()) / 1000));
+        el.textContent = String(left);
+        if (!left) window.clearInterval(timer);
+      }, 1000);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { startCountdowns(document); });
+  document.addEventListener("htmx:load", function (event) { startCountdowns(event.target); });
+
   window.Dashboard = {
     wireSecrets: wireSecrets,
     renderTimes: renderTimes,

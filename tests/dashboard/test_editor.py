@@ -32,13 +32,6 @@ BROKEN = """exports.onExecuteCustomPhoneProvider = async (event, api) => {
 """
 
 
-@pytest.fixture
-def staff(client, django_user_model):
-    user = django_user_model.objects.create_user("ops", password="pw-staff-123", is_staff=True)
-    client.force_login(user)
-    return client
-
-
 def save(client, code=HANDLER, op="save", htmx=False, **extra):
     data = {"code": code, "op": op, **extra}
     return client.post(EDITOR, data, **(HTMX if htmx else {}))

@@ -11,13 +11,6 @@ from tests.factories import MessageFactory
 LIMITS = reverse("dashboard:limits")
 
 
-@pytest.fixture
-def staff(client, django_user_model):
-    user = django_user_model.objects.create_user("ops", password="pw-staff-123", is_staff=True)
-    client.force_login(user)
-    return client
-
-
 def form(**overrides) -> dict:
     data = {
         "mode": "enforce",

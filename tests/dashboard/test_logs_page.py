@@ -13,13 +13,6 @@ ROWS = reverse("dashboard:logs_rows")
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def staff(client, django_user_model):
-    user = django_user_model.objects.create_user("ops", password="pw-staff-123", is_staff=True)
-    client.force_login(user)
-    return client
-
-
 def delivery(message=None, text="gateway answered 200", status="delivered"):
     execution = Execution.objects.create(
         kind="delivery",

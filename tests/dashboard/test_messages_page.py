@@ -16,13 +16,6 @@ from tests.factories import MessageFactory, TwilioProviderFactory
 LIST = reverse("dashboard:messages")
 
 
-@pytest.fixture
-def staff(client, django_user_model):
-    user = django_user_model.objects.create_user("ops", password="pw-staff-123", is_staff=True)
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.django_db
 def test_messages_are_staff_only(client, django_user_model):
     assert client.get(LIST).status_code == 302

@@ -15,13 +15,6 @@ ERASE = reverse("dashboard:number_erase")
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(client, django_user_model):
-    user = django_user_model.objects.create_user("ops", password="pw-staff-123", is_staff=True)
-    client.force_login(user)
-    return client
-
-
 def test_erasing_a_number_removes_its_messages_and_says_what_went(staff):
     erased = [MessageFactory(), MessageFactory(recipient="+14155550100")]
     kept = MessageFactory(recipient="+447700900123")

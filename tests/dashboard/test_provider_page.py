@@ -9,9 +9,6 @@ from phoneprovider import selectors
 from phoneprovider.models import (
     Action,
     ActionVersion,
-    DeliveryAttempt,
-    Execution,
-    PhoneMessage,
     PhoneProvider,
 )
 
@@ -26,13 +23,6 @@ BROKEN_HANDLER = """exports.onExecuteCustomPhoneProvider = async (event, api) =>
   const body = ;
 };
 """
-
-
-@pytest.fixture
-def staff(client, django_user_model):
-    user = django_user_model.objects.create_user("ops", password="pw-staff-123", is_staff=True)
-    client.force_login(user)
-    return client
 
 
 def twilio_post(**overrides) -> dict:
@@ -401,135 +391,6 @@ def test_saving_keeps_the_provider_disabled(staff):
     staff.post(reverse("dashboard:provider_enabled"), {"enabled": "off", "confirm": "yes"})
     save_custom(staff, new_secret_name=[""], new_secret_value=[""])
     assert selectors.provider_get().disabled is True
-
-
-# --- Send Test Message --------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_send_test_is_disabled_before_a_provider_is_saved(staff):
-    html = staff.get(PAGE).content.decode()
-    assert 'id="send-test-button"' not in html
-    assert 'id="send-test-disabled" disabled' in html
-    assert "Save the configuration to send a test message." in html
-
-    response = staff.post(TEST, {"to": "+14155550100", "delivery_method": "text"})
-    assert response.status_code == 302
-    assert PhoneMessage.objects.count() == 0
-
-
-@pytest.mark.django_db
-def test_send_test_is_enabled_after_save(staff):
-    save_custom(staff)
-    html = staff.get(PAGE).content.decode()
-    assert 'id="send-test-button"' in html
-    dialog = staff.get(TEST, **HTMX).content.decode()
-    assert 'name="to"' in dialog
-    assert 'value="text"' in dialog
-    assert 'value="voice"' not in dialog  # only the methods the provider has
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("number", ["4155550100", "+1415555", "+1 (415) not-a-number"])
-def test_send_test_validates_the_number(staff, number):
-    save_custom(staff)
-    response = staff.post(TEST, {"to": number, "delivery_method": "text"}, **HTMX)
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert 'id="to-error"' in html
-    assert 'aria-invalid="true"' in html
-    assert PhoneMessage.objects.count() == 0
-
-
-@pytest.mark.django_db
-def test_send_test_rejects_a_method_the_provider_lacks(staff):
-    save_custom(staff)  # text only
-    response = staff.post(TEST, {"to": "+14155550100", "delivery_method": "voice"}, **HTMX)
-    assert "Select a valid choice" in response.content.decode()
-    assert PhoneMessage.objects.count() == 0
-
-
-@pytest.mark.django_db
-def test_send_test_queues_a_test_message_and_polls_until_final(staff):
-    save_custom(staff)
-    response = staff.post(TEST, {"to": "+1 415 555 0100", "delivery_method": "text"}, **HTMX)
-    assert response.status_code == 200
-    message = PhoneMessage.objects.get()
-    assert message.is_test
-    assert message.recipient == "+14155550100"
-    assert message.message_type == "otp_verify"
-    assert message.code.isdigit() and len(message.code) == 6
-
-    status_url = reverse("dashboard:provider_test_status", args=[message.public_id])
-    html = response.content.decode()
-    assert f'hx-get="{status_url}" hx-trigger="every 1s"' in html
-
-    PhoneMessage.objects.filter(pk=message.pk).update(status="dropped", reason="Number opted out")
-    final = staff.get(status_url, **HTMX).content.decode()
-    assert "hx-trigger" not in final
-    assert "Dropped" in final
-    assert "Number opted out" in final
-
-
-@pytest.mark.django_db
-def test_send_test_without_javascript_redirects_to_a_status_page(staff):
-    save_custom(staff)
-    response = staff.post(TEST, {"to": "+14155550100", "delivery_method": "text"})
-    message = PhoneMessage.objects.get()
-    status_url = reverse("dashboard:provider_test_status", args=[message.public_id])
-    assert response["Location"] == status_url
-    page = staff.get(status_url).content.decode()
-    assert '<meta http-equiv="refresh" content="1">' in page
-    assert "Sending" in page
-
-
-@pytest.mark.django_db
-def test_status_page_only_shows_test_messages(staff):
-    save_custom(staff)
-    staff.post(TEST, {"to": "+14155550100", "delivery_method": "text"})
-    message = PhoneMessage.objects.get()
-    PhoneMessage.objects.filter(pk=message.pk).update(is_test=False)
-    url = reverse("dashboard:provider_test_status", args=[message.public_id])
-    assert staff.get(url).status_code == 404
-    missing = reverse("dashboard:provider_test_status", args=["msg_nope"])
-    assert staff.get(missing).status_code == 404
-
-
-@pytest.mark.django_db
-def test_final_status_shows_the_handler_console_output(staff):
-    save_custom(staff)
-    staff.post(TEST, {"to": "+14155550100", "delivery_method": "text"})
-    message = PhoneMessage.objects.get()
-    execution = Execution.objects.create(
-        kind=Execution.Kind.DELIVERY,
-        status=Execution.Status.DELIVERED,
-        logs=[{"level": "log", "message": "Gateway accepted <b>it</b>", "t_ms": 12}],
-    )
-    DeliveryAttempt.objects.create(
-        message=message, number=1, provider_name="custom", outcome="sent", execution=execution
-    )
-    PhoneMessage.objects.filter(pk=message.pk).update(status="delivered")
-    url = reverse("dashboard:provider_test_status", args=[message.public_id])
-    html = staff.get(url, **HTMX).content.decode()
-    assert '<strong class="outcome-label">Delivered</strong>' in html
-    assert "Gateway accepted &lt;b&gt;it&lt;/b&gt;" in html
-    assert "12 ms" in html
-
-
-@pytest.mark.django_db
-def test_final_status_names_the_providers_id_and_links_the_message(staff):
-    save_custom(staff)
-    staff.post(TEST, {"to": "+14155550100", "delivery_method": "text"})
-    message = PhoneMessage.objects.get()
-    url = reverse("dashboard:provider_test_status", args=[message.public_id])
-    assert "Provider's id" not in staff.get(url, **HTMX).content.decode()
-
-    PhoneMessage.objects.filter(pk=message.pk).update(
-        status="sent", provider_message_id="SM" + "a" * 32
-    )
-    html = staff.get(url, **HTMX).content.decode()
-    assert f"<code>SM{'a' * 32}</code>" in html
-    assert f'href="{reverse("dashboard:message", args=[message.public_id])}"' in html
 
 
 # --- draft vs deployed --------------------------------------------------------------------------

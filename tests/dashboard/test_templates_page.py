@@ -15,13 +15,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 PAGE = reverse("dashboard:template", args=["otp_verify"])
 
 
-@pytest.fixture
-def staff(client, django_user_model):
-    user = django_user_model.objects.create_user("ops", password="pw-staff-123", is_staff=True)
-    client.force_login(user)
-    return client
-
-
 def post(client, **overrides):
     data = {
         "enabled": "on",
