@@ -79,18 +79,14 @@ def fake_twilio(twilio_server):
     twilio_server.clear()
 
 
-@pytest.fixture
-def npm_registry(monkeypatch, settings, tmp_path_factory):
-    """A fake npm registry on loopback (tests/npm_registry.py) that deploys install from:
-    ``NPM_CONFIG_REGISTRY`` points at it and Deno's cache (``DENO_DIR``) starts empty, for this
-    process and for worker processes started with ``worker_environment()`` during the test."""
+@contextlib.contextmanager
+def npm_registry_in_use(registry, monkeypatch, settings, deno_dir):
+    """Deploys in this process, and worker processes started with ``worker_environment()``
+    meanwhile, install from ``registry`` (``NPM_CONFIG_REGISTRY``) into an empty Deno cache
+    (``DENO_DIR``)."""
     from phoneprovider import runtime
     from phoneprovider.runtime import _npm
-    from tests.npm_registry import NpmRegistry
 
-    server = _serve()
-    registry = NpmRegistry(server)
-    deno_dir = tmp_path_factory.mktemp("deno")
     previous_dir = runtime._deno.DENO_DIR
     monkeypatch.setenv("NPM_CONFIG_REGISTRY", registry.url)
     monkeypatch.setenv("DENO_DIR", str(deno_dir))
@@ -99,9 +95,23 @@ def npm_registry(monkeypatch, settings, tmp_path_factory):
     runtime.shutdown()
     runtime.configure(deno_dir=str(deno_dir))
     monkeypatch.setattr(_npm, "_ensured", set())
-    yield registry
-    runtime.shutdown()
-    runtime._deno.DENO_DIR = previous_dir
+    try:
+        yield registry
+    finally:
+        runtime.shutdown()
+        runtime._deno.DENO_DIR = previous_dir
+
+
+@pytest.fixture
+def npm_registry(monkeypatch, settings, tmp_path_factory):
+    """A fake npm registry on loopback (tests/npm_registry.py) that deploys install from (see
+    ``npm_registry_in_use``)."""
+    from tests.npm_registry import NpmRegistry
+
+    server = _serve()
+    deno_dir = tmp_path_factory.mktemp("deno")
+    with npm_registry_in_use(NpmRegistry(server), monkeypatch, settings, deno_dir) as registry:
+        yield registry
     server.clear()
     server.stop()
 

@@ -17,20 +17,27 @@ from django.db import connection
 
 from phoneprovider import selectors
 from phoneprovider.models import Action, ActionSecret, PhoneProvider, PhoneTemplate
-from tests.conftest import ROOT, worker_environment
+from tests.conftest import ROOT, _serve, npm_registry_in_use, worker_environment
 from tests.integration.conftest import served_web
+from tests.npm_registry import NpmRegistry
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-HANDLER = """exports.onExecuteCustomPhoneProvider = async (event, api) => {
-  console.log("sending to", event.notification.recipient);
+# Both handlers need an npm package, installed at deploy from a registry on loopback.
+HANDLER = """const { label } = require("pp-sms-label");
+exports.onExecuteCustomPhoneProvider = async (event, api) => {
+  console.log(label("sending to", event.notification.recipient));
 };
 """
 TRIGGER = [{"id": "custom-phone-provider", "version": "v1"}]
-LEGACY_HANDLER = """exports.onExecuteSendPhoneMessage = async (event, api) => {
-  console.log("legacy", event.message_options.recipient);
+LEGACY_HANDLER = """const { label } = require("pp-sms-label");
+exports.onExecuteSendPhoneMessage = async (event, api) => {
+  console.log(label("legacy", event.message_options.recipient));
 };
 """
+# Declared as a range in A; the deployed versions record the exact version the range found.
+DEPENDENCIES = [{"name": "pp-sms-label", "version": "^1.0.0"}]
+PINNED = [{"name": "pp-sms-label", "version": "1.2.0"}]
 LEGACY_TRIGGER = [{"id": "send-phone-message", "version": "v2"}]
 ALL_SECRETS = ("TWILIO_AUTH_TOKEN=peer-token", "API_KEY=peer-key", "SNS_KEY=peer-sns")
 
@@ -50,12 +57,34 @@ def _manage(env: dict, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def peer(django_db_blocker, tmp_path_factory):
-    """Instance A: migrated database of its own, an all-scopes token, gunicorn on loopback."""
+def tenant_registry():
+    """The npm registry both instances install from (tests/npm_registry.py), on loopback."""
+    server = _serve()
+    registry = NpmRegistry(server)
+    for version in ("1.0.0", "1.2.0", "2.0.0"):
+        registry.publish(
+            "pp-sms-label",
+            version,
+            {"index.js": f"exports.label = (what, to) => `${{what}} ${{to}} ({version})`;"},
+            latest=version == "2.0.0",
+        )
+    yield registry
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def peer(django_db_blocker, tmp_path_factory, tenant_registry):
+    """Instance A: migrated database of its own, an all-scopes token, gunicorn on loopback,
+    deploys installing from the tenant's registry into a Deno cache of its own."""
+    tmp = tmp_path_factory.mktemp("peer")
     with django_db_blocker.unblock():
         db = dict(connection.settings_dict)
-        env = worker_environment(CONFIG_CACHE_SECONDS=0)
-    tmp = tmp_path_factory.mktemp("peer")
+        env = worker_environment(
+            CONFIG_CACHE_SECONDS=0,
+            NPM_CONFIG_REGISTRY=tenant_registry.url,
+            DENO_DIR=tmp / "deno",
+        )
     if db["ENGINE"] == "django.db.backends.sqlite3":
         env["DATABASE_URL"] = f"sqlite:///{tmp / 'peer.sqlite3'}"
         drop = None
@@ -103,6 +132,7 @@ def configured_peer(peer):
             "name": "sms-gateway",
             "supported_triggers": TRIGGER,
             "code": HANDLER,
+            "dependencies": DEPENDENCIES,
             "secrets": [{"name": "API_KEY", "value": "peer-key"}],
             "deploy": True,
         },
@@ -138,6 +168,7 @@ def configured_peer(peer):
                 "supported_triggers": LEGACY_TRIGGER,
                 "code": LEGACY_HANDLER,
                 "runtime": "node18",
+                "dependencies": DEPENDENCIES,
                 "secrets": [{"name": "SNS_KEY", "value": "peer-sns"}],
                 "deploy": deploy,
             },
@@ -149,8 +180,12 @@ def configured_peer(peer):
 
 
 @pytest.fixture
-def loopback(settings):
+def loopback(settings, monkeypatch, tmp_path, tenant_registry):
+    """Instance B (this process) may reach A, and installs from the same registry into an empty
+    Deno cache of its own."""
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    with npm_registry_in_use(tenant_registry, monkeypatch, settings, tmp_path / "deno"):
+        yield tenant_registry
 
 
 def _import(peer, *extra: str) -> str:
@@ -174,6 +209,8 @@ def _secrets(*pairs: str) -> list[str]:
 
 
 def test_import_then_export_from_both_instances_is_equal(configured_peer, loopback):
+    tarball = "pp-sms-label/-/pp-sms-label-1.2.0.tgz"
+    fetched_by_a = loopback.requests.count(tarball)
     output = _import(configured_peer, *_secrets(*ALL_SECRETS))
     assert "Imported:" in output and "Missing" not in output
     assert "'sns-draft' (send-phone-message) is not bound in Auth0; not imported" in output
@@ -198,6 +235,11 @@ def test_import_then_export_from_both_instances_is_equal(configured_peer, loopba
         "node18",
         {"SNS_KEY": "peer-sns"},
     )
+    # The npm dependency came along pinned, and B installed it from the registry itself.
+    assert "dependencies:\n    - name: pp-sms-label\n      version: 1.2.0\n" in theirs
+    assert version.dependencies == PINNED
+    assert selectors.deployed_version(handler).dependencies == PINNED
+    assert fetched_by_a >= 1 and loopback.requests.count(tarball) > fetched_by_a
 
     again = _import(configured_peer, *_secrets(*ALL_SECRETS))
     assert again.strip().endswith("No changes.")
