@@ -82,7 +82,12 @@ def _preview(text_body: str, voice_body: str) -> dict:
         try:
             check_syntax(body)
         except TemplateSyntaxError as exc:
-            return {"error": exc.message, "error_field": field, "error_line": exc.line}
+            return {
+                "error": exc.message,
+                "error_field": field,
+                "error_line": exc.line,
+                "error_column": exc.column,
+            }
     try:
         rendered = sample_render(text_body, voice_body)
     except TemplateRenderError as exc:

@@ -113,10 +113,13 @@ DEFAULT_BODIES: dict[str, dict[str, str]] = {
 
 
 class TemplateSyntaxError(ValueError):
-    def __init__(self, message: str, line: int | None):
+    """Invalid Liquid, with where: ``line`` and ``column`` count from 1."""
+
+    def __init__(self, message: str, line: int | None, column: int | None = None):
         super().__init__(message)
         self.message = message
         self.line = line
+        self.column = column
 
 
 @dataclass(frozen=True)
@@ -132,15 +135,47 @@ def _compiled(body: str):
 
 
 def check_syntax(body: str) -> None:
-    """Raise TemplateSyntaxError (with the line) if ``body`` is not valid Liquid."""
+    """Raise TemplateSyntaxError (with line and column) if ``body`` is not valid Liquid."""
     try:
         _compiled(body)
     except LiquidError as exc:
-        line = None
-        token = getattr(exc, "token", None)
-        if token is not None and getattr(token, "source", None) is not None:
-            line = token.source.count("\n", 0, token.start_index) + 1
-        raise TemplateSyntaxError(str(getattr(exc, "message", exc)), line) from exc
+        line = column = None
+        index = _error_index(exc)
+        if index is not None:
+            index = min(index, len(body))
+            line = body.count("\n", 0, index) + 1
+            column = index - (body.rfind("\n", 0, index) + 1) + 1
+        raise TemplateSyntaxError(str(getattr(exc, "message", exc)), line, column) from exc
+
+
+def _placed(token) -> bool:
+    return isinstance(getattr(token, "start_index", None), int) and token.start_index >= 0
+
+
+def _error_index(exc: LiquidError) -> int | None:
+    """Where in the body Liquid's error is.
+
+    Liquid names the token it failed at, but an error found at the end of an expression
+    (``{{ name | }}``, an ``{% if %}`` never closed) comes with a stand-in "end of expression"
+    token that has no position. The tokens Liquid was parsing then say where (the parser's
+    frames name them ``token`` / ``expr_token``): the end of the innermost expression, which is
+    what ended too soon, else the innermost tag or output.
+    """
+    token = getattr(exc, "token", None)
+    if _placed(token):
+        return token.start_index
+    placed = []
+    frame = exc.__traceback__
+    while frame is not None:
+        for name in ("token", "expr_token"):
+            candidate = frame.tb_frame.f_locals.get(name)
+            if _placed(candidate):
+                placed.append(candidate)
+        frame = frame.tb_next
+    expressions = [t for t in placed if t.kind == "expression"]
+    if expressions:
+        return expressions[-1].start_index + len(str(expressions[-1].value).rstrip())
+    return placed[-1].start_index if placed else None
 
 
 class TemplateRenderError(ValueError):

@@ -28,7 +28,10 @@ def _body_clean(body: str, *, field: str) -> str:
         check_syntax(body)
     except TemplateSyntaxError as exc:
         raise ValidationError(
-            f"The {field} body is not valid Liquid: {exc.message}", field=field, line=exc.line
+            f"The {field} body is not valid Liquid: {exc.message}",
+            field=field,
+            line=exc.line,
+            column=exc.column,
         ) from None
     # A trial render with sample values, so a body that does unbounded work (a loop to 10^8) is
     # refused now rather than at every send; sends are bounded the same way.

@@ -265,3 +265,19 @@ def test_failed_message_resent_from_its_page_is_delivered_by_the_worker(
     assert gateway.log[-1][0].get_json()["to"] == failed.recipient
     screenshot("27-message-resent", full_page=True)
     assert not [m for m in page.console_messages if m.startswith("pageerror")]
+
+
+def test_a_liquid_error_at_the_end_of_a_line_is_shown_at_its_line_and_column(
+    logged_in, live_server
+):
+    page = logged_in
+    page.goto(f"{live_server.url}/templates/otp_verify/")
+    body = "Your code is {{ code }}.\nFrom {{ friendly_name | upcase | }}"
+    page.get_by_label("Text message (SMS)").fill(body)
+    expect(page.locator("#template-preview")).to_contain_text("Text body, line 2, column 33:")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save", exact=True).click()
+    error = page.locator("#error-text")
+    expect(error).to_contain_text("Line 2, column 33:")
+    expect(error).to_contain_text("not valid Liquid")
+    assert page.get_by_label("Text message (SMS)").input_value() == body

@@ -80,6 +80,19 @@ def test_invalid_liquid_is_shown_inline_with_its_line_and_nothing_is_saved(staff
 
 
 @pytest.mark.django_db
+def test_a_liquid_error_near_the_end_of_a_line_names_its_real_line_and_column(staff):
+    body = "Your code is {{ code }}.\nFrom {{ friendly_name | upcase | }}"
+    html = post(staff, text_body=body).content.decode()
+    assert 'data-line="2" data-column="33"' in html
+    assert "Line 2, column 33:" in html
+    assert "Line 1, column 1" not in html
+
+    url = reverse("dashboard:template_preview", args=["otp_verify"])
+    preview = staff.post(url, {"text_body": body, "voice_body": "Hi"}).content.decode()
+    assert "Text body, line 2, column 33:" in preview
+
+
+@pytest.mark.django_db
 def test_invalid_sender_is_inline(staff):
     response = post(staff, from_number="not a number!")
     assert 'id="error-from" class="field-error has-error"' in response.content.decode()

@@ -35,3 +35,22 @@ def test_syntax_error_reports_its_line():
     with pytest.raises(TemplateSyntaxError) as info:
         check_syntax("Hello\n{{ code }}\n{% if %}")
     assert info.value.line == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "column"),
+    [
+        # Errors found at the end of an expression: Liquid's own token has no position there.
+        ("Your code is {{ code }} and {{ friendly_name | }}", 1, 47),
+        ("{{ code }}\nYour {{ friendly_name | upcase | }}\nthree", 2, 33),
+        ("one\ntwo {{ user.name }} {{ a.b. }}", 2, 28),
+        ("a\nb {% if x %} c", 2, 6),  # never closed: at the tag that opened it
+        # Errors Liquid places itself.
+        ("line one\nYour code is {{ code", 2, 14),
+        ("x\n  {{ code }} {% endif %}", 2, 17),
+    ],
+)
+def test_syntax_error_reports_its_real_line_and_column(body, line, column):
+    with pytest.raises(TemplateSyntaxError) as info:
+        check_syntax(body)
+    assert (info.value.line, info.value.column) == (line, column)
