@@ -100,6 +100,38 @@
     }
   });
 
+  /* ---- Test panel: a new sample event replaces one the admin edited only if they agree ------ */
+
+  const replaceDialog = document.getElementById("replace-event-dialog");
+  const pickers = Array.prototype.slice.call(document.querySelectorAll("#sample-type, #sample-method"));
+  // What each picker's sample in the event box was made for, to go back to on "Keep my event".
+  pickers.forEach(function (picker) { picker.dataset.shown = picker.value; });
+  document.body.addEventListener("htmx:confirm", function (event) {
+    const picker = event.detail.elt;
+    if (pickers.indexOf(picker) < 0) return;
+    const eventBox = document.getElementById("test-event");
+    // The server wrote the sample as the box's default value: untouched, it is replaced silently.
+    if (!eventBox || eventBox.value === eventBox.defaultValue || !replaceDialog) {
+      picker.dataset.shown = picker.value;
+      return;
+    }
+    event.preventDefault();
+    let replacing = false;
+    document.getElementById("replace-event").onclick = function () {
+      replacing = true;
+      replaceDialog.close();
+    };
+    replaceDialog.onclose = function () {
+      if (replacing) {
+        picker.dataset.shown = picker.value;
+        event.detail.issueRequest(true);
+      } else {
+        picker.value = picker.dataset.shown;
+      }
+    };
+    replaceDialog.showModal();
+  });
+
   /* ---- Monaco ------------------------------------------------------------------------------ */
 
   function markAt(line, column, message) {

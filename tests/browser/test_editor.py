@@ -231,3 +231,37 @@ def test_hover_shows_the_docs_of_event_and_api(logged_in, live_server, screensho
             screenshot("16-editor-hover-docs")
         page.keyboard.press("Escape")
         expect(hover).to_have_count(0)
+
+
+def test_switching_the_test_sample_asks_before_replacing_an_edited_event(logged_in, live_server):
+    page = logged_in
+    page.goto(f"{live_server.url}/editor/")
+    page.get_by_role("tab", name="Test").click()
+    event_box = page.get_by_label("Event (JSON)")
+    method = page.get_by_label("Delivery method")
+    dialog = page.get_by_role("dialog", name="Replace the edited event?")
+
+    # Untouched: the sample is replaced without a question.
+    method.select_option("voice")
+    expect(event_box).to_have_value(re.compile('"delivery_method": "voice"'))
+    expect(dialog).to_be_hidden()
+
+    # Edited: the admin is asked; "Keep my event" keeps it and the picker says what it shows.
+    edited = event_box.input_value().replace("+1", "+4420", 1)
+    assert edited != event_box.input_value()
+    event_box.fill(edited)
+    method.select_option("text")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Keep my event").click()
+    expect(dialog).to_be_hidden()
+    expect(method).to_have_value("voice")
+    expect(event_box).to_have_value(edited)
+
+    # The message type picker asks too; "Replace it" loads the new sample.
+    page.get_by_label("Message type").select_option("otp_enroll")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Replace it").click()
+    expect(event_box).to_have_value(re.compile('"message_type": "otp_enroll"'))
+    expect(event_box).to_have_value(re.compile('"delivery_method": "voice"'))
+    assert "+4420" not in event_box.input_value()
+    assert not [m for m in page.console_messages if m.startswith("pageerror")]
