@@ -41,6 +41,7 @@ class Operation:
     tag: str
     body: str | None = None  # a schema name in COMPONENTS
     query: dict = field(default_factory=dict)  # parameter → schema
+    path: dict = field(default_factory=dict)  # URL parameter → schema (documented; else string)
     status: int = 200
     response: str | None = None  # a schema name in COMPONENTS; None for no body
     description: str = ""

@@ -45,7 +45,8 @@ def _operation_json(method: str, route: str, params: list[str], op) -> dict:
     if op.description:
         body["description"] = op.description
     parameters = [
-        {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params
+        {"name": p, "in": "path", "required": True, "schema": op.path.get(p, {"type": "string"})}
+        for p in params
     ]
     parameters += [
         {"name": name, "in": "query", "required": False, "schema": schema}
@@ -76,28 +77,23 @@ def _operation_json(method: str, route: str, params: list[str], op) -> dict:
     return body
 
 
-# The string rules the API enforces beyond JSON types, stated in the document so that clients
-# and fuzzers know them: no NUL in any text (no database stores it), recipients in E.164.
+# The string rule the API enforces on all text beyond JSON types, stated in the document so
+# that clients and fuzzers know it: no NUL (no database stores it). Phone numbers carry their
+# own rules in schemas.py (PHONE_NUMBER), only on the fields that enforce them.
 NO_NUL = r"^[^\u0000]*$"
-E164 = r"^\+[1-9][0-9]{7,14}$"
 
 
-def _with_text_rules(node, name: str = ""):
+def _with_text_rules(node):
     """A copy of a schema tree with ``pattern`` on every free-text string."""
     if isinstance(node, list):
         return [_with_text_rules(item) for item in node]
     if not isinstance(node, dict):
         return node
-    out = {}
-    for key, value in node.items():
-        if key == "properties" and isinstance(value, dict):
-            out[key] = {prop: _with_text_rules(schema, prop) for prop, schema in value.items()}
-        else:
-            out[key] = _with_text_rules(value)
+    out = {key: _with_text_rules(value) for key, value in node.items()}
     types = out.get("type")
     is_string = types == "string" or (isinstance(types, list) and "string" in types)
     if is_string and not {"enum", "pattern", "format", "$ref"} & out.keys():
-        out["pattern"] = E164 if name == "to" else NO_NUL
+        out["pattern"] = NO_NUL
     return out
 
 

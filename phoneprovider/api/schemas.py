@@ -30,6 +30,24 @@ BOOLEAN = {"type": "boolean"}
 DATE_TIME = {"type": "string", "format": "date-time"}
 ANY_OBJECT = {"type": "object", "additionalProperties": True}
 DELIVERY_METHOD = {"type": "string", "enum": ["text", "voice"]}
+# Our sending API's numbers: E.164 (+, country code, up to 15 digits) and valid in that country's
+# numbering plan (libphonenumber), which no pattern can say: hence the "e164" format. Spaces and
+# dashes between the digits are tolerated (removed). Auth0's own fields (a try's `to`, a template
+# `from`) take any string, as Auth0 does, so they carry neither.
+E164_PATTERN = r"^\+[1-9][0-9]{7,14}$"
+PHONE_NUMBER = {
+    "type": "string",
+    "pattern": E164_PATTERN,
+    "format": "e164",
+    "description": "A phone number in E.164 form, valid in its country's numbering plan.",
+}
+# An alphanumeric sender ID: up to 11 letters, digits and spaces, at least one letter.
+ALPHANUMERIC_SENDER = {
+    "type": "string",
+    "pattern": r"^[A-Za-z0-9 ]*[A-Za-z][A-Za-z0-9 ]*$",
+    "minLength": 1,
+    "maxLength": 11,
+}
 
 # Which shape applies depends on ``name`` (the body's, else the stored provider's); the view
 # checks it against that one schema, so the error names the field that is wrong.
@@ -383,12 +401,15 @@ COMPONENTS: dict[str, dict] = {
     # --- Sending API (ours; Auth0 has no equivalent) -------------------------------------------
     "SendMessageRequest": obj(
         {
-            "to": {"type": "string", "minLength": 1, "maxLength": 32},
+            "to": {**PHONE_NUMBER, "maxLength": 32},
             "message_type": {"type": "string", "enum": MESSAGE_TYPES},
             "delivery_method": DELIVERY_METHOD,
             "code": {"type": "string", "maxLength": 64},
             "locale": {"type": "string", "maxLength": 16},
-            "from": {"type": "string", "minLength": 1, "maxLength": 32},
+            "from": {
+                "anyOf": [PHONE_NUMBER, ALPHANUMERIC_SENDER],
+                "description": "The sender: an E.164 number or an alphanumeric sender ID.",
+            },
             "user": ANY_OBJECT,
             "client": ANY_OBJECT,
             "organization": ANY_OBJECT,

@@ -64,6 +64,8 @@ def check(
     schema = _resolve(schema, components)
     for combinator in ("anyOf", "oneOf"):
         if combinator in schema:
+            if isinstance(value, str):  # no alternative takes such text: say what is wrong
+                _refuse_bad_text(value, path, error)
             first = None
             for option in schema[combinator]:
                 try:

@@ -63,6 +63,7 @@ def message_queue(
     context: dict | None = None,
     idempotency_key: str | None = None,
     is_test: bool = False,
+    record_bad_recipient: bool = False,
 ) -> PhoneMessage:
     """Validate, check limits, render and store a message, then enqueue it after commit.
 
@@ -88,6 +89,7 @@ def message_queue(
         context=context,
         idempotency_key=idempotency_key,
         is_test=is_test,
+        record_bad_recipient=record_bad_recipient,
     )
     try:
         _insert(message)
@@ -174,10 +176,21 @@ def _message_build(
     context: dict | None = None,
     idempotency_key: str | None = None,
     is_test: bool = False,
+    record_bad_recipient: bool = False,
 ) -> PhoneMessage:
     """A new message, not yet saved: validated, rendered, and counted against the abuse limits
-    (``blocked`` with the rule when one refuses it)."""
-    recipient = normalize_e164(to, field="to")
+    (``blocked`` with the rule when one refuses it).
+
+    ``record_bad_recipient``: a ``to`` that is not an E.164 number makes a ``failed`` message
+    that names the reason, instead of an error: Auth0's try endpoints accept any ``to``."""
+    try:
+        recipient = normalize_e164(to, field="to")
+    except ValidationError as exc:
+        if not record_bad_recipient:
+            raise
+        recipient, unsendable = (to or "").strip(), f"Nothing was sent: {exc.message}"
+    else:
+        unsendable = ""
     if message_type not in MessageType.values:
         raise ValidationError(
             f"message_type must be one of {', '.join(MessageType.values)}.", field="message_type"
@@ -216,7 +229,9 @@ def _message_build(
     if not sender and template is not None and template.from_number:
         sender = template.from_number
     policy = config.policy()
-    hit = limits.limits_take(policy, recipient=recipient, delivery_method=delivery_method)
+    hit = None
+    if not unsendable:
+        hit = limits.limits_take(policy, recipient=recipient, delivery_method=delivery_method)
     blocked = hit is not None and policy.mode == policy.Mode.ENFORCE
     message = PhoneMessage(
         idempotency_key=idempotency_key or None,
@@ -236,6 +251,9 @@ def _message_build(
     if blocked:
         message.status = Status.BLOCKED
         message.reason = hit.reason
+        message.finished_at = timezone.now()
+    elif unsendable:
+        message.status, message.reason = Status.FAILED, unsendable
         message.finished_at = timezone.now()
     return message
 

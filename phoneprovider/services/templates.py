@@ -45,7 +45,7 @@ def _body_clean(body: str, *, field: str) -> str:
     return body
 
 
-def _from_clean(value: str) -> str:
+def _from_clean(value: str, *, any_from: bool) -> str:
     value = (value or "").strip()
     if not value:
         return ""
@@ -54,9 +54,10 @@ def _from_clean(value: str) -> str:
     try:
         return normalize_sender(value, field="from")
     except ValidationError:
-        # Auth0 stores any From that starts with + (configuration tools use +1234567890);
-        # so do we, and the first send records the provider's own refusal.
-        if value.startswith("+"):
+        # Auth0 stores any From (+1234567890, and 1234567890 without the + in go-auth0's
+        # recorded traffic); so does its API here, and the first send records the provider's
+        # own refusal. Elsewhere (the dashboard) only what can send is taken.
+        if any_from or value.startswith("+"):
             return value
         raise
 
@@ -79,15 +80,19 @@ def template_create(
     from_number: str = "",
     text_body: str | None = None,
     voice_body: str | None = None,
+    any_from: bool = False,
 ) -> PhoneTemplate:
-    """Customise one message type; bodies not given start from the defaults. One per type."""
+    """Customise one message type; bodies not given start from the defaults. One per type.
+
+    ``any_from``: a From that is neither a number nor a sender ID is stored as given (as Auth0
+    stores it) rather than refused."""
     if type not in MessageType.values:
         raise ValidationError(f"type must be one of {', '.join(MessageType.values)}.", field="type")
     defaults = DEFAULT_BODIES[type]
     template = PhoneTemplate(
         type=type,
         disabled=bool(disabled),
-        from_number=_from_clean(from_number),
+        from_number=_from_clean(from_number, any_from=any_from),
         text_body=_body_clean(defaults["text"] if text_body is None else text_body, field="text"),
         voice_body=_body_clean(
             defaults["voice"] if voice_body is None else voice_body, field="voice"
@@ -117,14 +122,16 @@ def template_update(
     from_number: str | None = None,
     text_body: str | None = None,
     voice_body: str | None = None,
+    any_from: bool = False,
 ) -> PhoneTemplate:
-    """Change any subset of the template; ``None`` leaves a field as it is."""
+    """Change any subset of the template; ``None`` leaves a field as it is (``any_from`` as in
+    ``template_create``)."""
     template = PhoneTemplate.objects.select_for_update().get(pk=template.pk)
     before = _audit_view(template)
     if disabled is not None:
         template.disabled = bool(disabled)
     if from_number is not None:
-        template.from_number = _from_clean(from_number)
+        template.from_number = _from_clean(from_number, any_from=any_from)
     if text_body is not None:
         template.text_body = _body_clean(text_body, field="text")
     if voice_body is not None:

@@ -71,6 +71,6 @@ def test_an_idempotency_key_header_over_255_characters_is_400(api, provider):  #
 def test_the_document_states_the_string_rules(client):
     document = client.get("/api/v2/openapi.json").json()
     send = document["components"]["schemas"]["SendMessageRequest"]["properties"]
-    assert send["to"]["pattern"] == r"^\+[1-9][0-9]{7,14}$"
+    assert send["to"]["pattern"] == r"^\+[1-9][0-9]{7,14}$" and send["to"]["format"] == "e164"
     assert send["code"]["pattern"] == r"^[^\u0000]*$"
     assert send["locale"]["pattern"] == r"^[^\u0000]*$"

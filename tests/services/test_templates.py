@@ -49,11 +49,15 @@ def test_empty_or_huge_bodies_are_refused():
         template_create(actor="ann", type="otp_verify", text_body="x" * 20001)
 
 
-def test_from_is_checked():
+def test_from_is_stored_in_e164_when_a_number_else_as_given_for_the_api_as_auth0_does():
     with pytest.raises(ValidationError):
-        template_create(actor="ann", type="otp_verify", from_number="12345")
+        template_create(actor="ann", type="otp_verify", from_number="1" * 17)
     template = template_create(actor="ann", type="otp_verify", from_number="+1 415 555 0100")
     assert template.from_number == "+14155550100"
+    with pytest.raises(ValidationError):
+        template_create(actor="ann", type="otp_enroll", from_number="12345")
+    template = template_create(actor="ann", type="otp_enroll", from_number="12345", any_from=True)
+    assert template.from_number == "12345"
 
 
 def test_update_changes_only_what_is_given():
