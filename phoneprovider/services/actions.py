@@ -345,6 +345,42 @@ def action_unbind(action: Action, *, actor: str) -> bool:
 
 
 @transaction.atomic
+def action_bind(action: Action, *, actor: str) -> None:
+    """Bind an unbound Action again: its latest version becomes the deployed one (no new version,
+    as Auth0 binds the version already deployed). An Action never deployed can't be bound."""
+    action = Action.objects.select_for_update().get(pk=action.pk)
+    if action.versions.filter(deployed=True).exists():
+        return
+    latest = action.versions.order_by("-number").first()
+    if latest is None:
+        raise ValidationError(
+            f"Action {action.name!r} has never been deployed; deploy it to bind it.",
+            field="bindings",
+        )
+    latest.deployed = True
+    latest.save(update_fields=["deployed"])
+    audit_record(
+        actor=actor,
+        verb="bind",
+        object_type="action",
+        object_id=action.public_id,
+        changes={"version": latest.number},
+    )
+
+
+@transaction.atomic
+def trigger_bindings_set(trigger_id: str, actions: list[Action], *, actor: str) -> None:
+    """Auth0's PATCH of a trigger's bindings for send-phone-message: ``actions`` are bound, every
+    other Action of the trigger is unbound, in one transaction."""
+    for action in Action.objects.filter(trigger_id=trigger_id).exclude(
+        pk__in=[a.pk for a in actions]
+    ):
+        action_unbind(action, actor=actor)
+    for action in actions:
+        action_bind(action, actor=actor)
+
+
+@transaction.atomic
 def action_version_redeploy(version: ActionVersion, *, actor: str) -> ActionVersion:
     """Roll back: deploy a copy of an older version as a new version (history stays linear)."""
     action = Action.objects.select_for_update().get(pk=version.action_id)

@@ -268,30 +268,38 @@ class BindingsView(ApiView):
         tag=ACTIONS,
         body="UpdateBindingsRequest",
         response="UpdateBindingsResponse",
-        description="Bindings follow deployment here: an Action is bound while it has a deployed "
-        "version. A request that names the bound Actions is accepted as is; anything else "
-        "answers 400 saying what to do instead.",
+        description="An Action is bound while it has a deployed version, so deploying binds it. "
+        "send-phone-message: the listed Actions are bound (an unbound one's latest version is "
+        "deployed again) and the others unbound, their drafts and versions kept. "
+        "custom-phone-provider is bound through the phone provider: a request naming the bound "
+        "Action is accepted as is; anything else answers 400 saying what to do instead.",
     )
     def patch(self, request, *, body, query, triggerId):
         bound = _bound_actions(triggerId)
-        wanted = []
+        legacy = triggerId == Action.Trigger.SEND_PHONE_MESSAGE
+        candidates = list(selectors.action_list(trigger_id=triggerId)) if legacy else bound
+        wanted: list[Action] = []
         for i, binding in enumerate(body.get("bindings", [])):
             ref_ = binding["ref"]
             if ref_["type"] == "action_name":
-                match = [a for a in bound if a.name == ref_["value"]]
+                match = [a for a in candidates if a.name == ref_["value"]]
             else:  # action_id, binding_id: a binding is named by its Action's id
-                match = [a for a in bound if a.public_id == ref_["value"]]
+                match = [a for a in candidates if a.public_id == ref_["value"]]
             if not match:
                 raise ValidationError(
-                    f"bindings[{i}]: no deployed {triggerId} Action matches "
+                    f"bindings[{i}]: no {'' if legacy else 'deployed '}{triggerId} Action matches "
                     f"{ref_['type']} {ref_['value']!r}. Deploy the Action to bind it.",
                     field="bindings",
                 )
-            wanted.append(match[0])
+            if match[0] not in wanted:
+                wanted.append(match[0])
+        if legacy:
+            action_services.trigger_bindings_set(triggerId, wanted, actor=self.actor)
+            return respond({"bindings": [out.binding_json(a) for a in wanted]})
         if {a.pk for a in wanted} != {a.pk for a in bound}:
             raise ValidationError(
-                "A deployed Action stays bound while it exists; delete it (with force=true if "
-                "the provider uses it) to unbind it.",
+                "The custom-phone-provider Action stays bound while it is deployed; delete it "
+                "(with force=true if the provider uses it) to unbind it.",
                 field="bindings",
             )
         return respond({"bindings": [out.binding_json(a) for a in bound]})
