@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dashboard.forms import EditorForm, TestRunForm
+from dashboard.forms import EditorForm, TestRunForm, dependency_rows
 from dashboard.forms import secret_changes as parse_secret_changes
 from dashboard.samples import sample_event
 from dashboard.starter import STARTER_HANDLER
@@ -28,7 +28,7 @@ from phoneprovider.services.actions import (
 from phoneprovider.services.executions import execution_test_start
 from phoneprovider.services.providers import STARTER_ACTION_NAME
 
-EDITOR_SLOTS = ("form", "code", "secrets")
+EDITOR_SLOTS = ("form", "code", "secrets", "dependencies")
 # What `require()` offers inside the sandbox (phoneprovider/runtime/js/prelude.js), for the
 # Dependencies panel. npm packages cannot be installed.
 BUILTIN_MODULES = (
@@ -95,10 +95,20 @@ def _editor_context(*, code: str | None = None, errors: dict | None = None, **ex
         "sample_event": _sample_json(),
         "builtin_modules": BUILTIN_MODULES,
         "globals": GLOBALS,
-        "dependencies": action.dependencies if action else [],
         "nav": "provider",
         **extra,
+        "dependency_rows": _dependency_rows(action, extra.get("dependencies")),
     }
+
+
+def _dependency_rows(action: Action | None, declared: list[dict] | None) -> list[dict]:
+    """The Dependencies panel's rows: what the draft declares (or the admin just posted), each
+    with the exact version the deployed version installed, when it has it."""
+    if declared is None:
+        declared = action.dependencies if action else []
+    deployed = selectors.deployed_version(action) if action else None
+    pinned = {d["name"]: d["version"] for d in (deployed.dependencies if deployed else [])}
+    return [{**d, "pinned": pinned.get(d["name"], "")} for d in declared]
 
 
 def _slots(exc: ApplicationError) -> dict:
@@ -124,6 +134,7 @@ def editor_page(request: HttpRequest) -> HttpResponse:
     before = selectors.deployed_version(action)
     deployed_before = before.number if before else None
     actor = _actor(request)
+    dependencies = dependency_rows(request.POST)
     try:
         existing = [s.name for s in action.secrets.all()] if action else []
         upserts, deletes = parse_secret_changes(request.POST, existing)
@@ -134,6 +145,7 @@ def editor_page(request: HttpRequest) -> HttpResponse:
                 "trigger_id": Action.Trigger.CUSTOM_PHONE_PROVIDER,
                 "code": code,
                 "secrets": upserts,
+                "dependencies": dependencies,
             }
             action = (action_create_deployed if deploy else action_create)(**fields)
         else:
@@ -146,6 +158,7 @@ def editor_page(request: HttpRequest) -> HttpResponse:
                     code=code,
                     secret_upserts=upserts,
                     secret_deletes=deletes,
+                    dependencies=dependencies,
                 )
                 if deploy:
                     action_deploy(action, actor=actor, only_if_changed=True)
@@ -157,7 +170,8 @@ def editor_page(request: HttpRequest) -> HttpResponse:
                 "dashboard/partials/editor_saved.html",
                 {"slots": [(slot, errors.get(slot)) for slot in EDITOR_SLOTS], "failed": True},
             )
-        return render(request, "dashboard/editor.html", _editor_context(code=code, errors=errors))
+        context = _editor_context(code=code, errors=errors, dependencies=dependencies)
+        return render(request, "dashboard/editor.html", context)
 
     if deploy:
         version = selectors.deployed_version(action)

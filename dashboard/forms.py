@@ -2,6 +2,7 @@
 data into the arguments of one service call."""
 
 import json
+import re
 
 from django import forms
 
@@ -43,6 +44,30 @@ class ProviderForm(forms.Form):
             "twilio_mssid": data["mssid"] if use_mssid else "",
             "twilio_auth_token": data["auth_token"] or None,
         }
+
+
+DEPENDENCY_ROW = re.compile(r"^dependency-(\d+)-name$")
+
+
+def dependency_rows(post) -> list[dict] | None:
+    """Read the Dependencies panel: rows ``dependency-<n>-name`` / ``-version`` / ``-remove``.
+
+    Returns the declared dependencies in the panel's order (rows with no name and those marked
+    Remove left out), or None when the form had no Dependencies panel (keep what is stored).
+    """
+    if not post.get("dependencies_posted"):
+        return None
+    rows = sorted(
+        int(match.group(1)) for key in post for match in [DEPENDENCY_ROW.match(key)] if match
+    )
+    declared = []
+    for index in rows:
+        name = post.get(f"dependency-{index}-name", "").strip()
+        version = post.get(f"dependency-{index}-version", "").strip()
+        if name and not post.get(f"dependency-{index}-remove"):
+            # An empty version means the latest, as npm install <name> does.
+            declared.append({"name": name, "version": version or "latest"})
+    return declared
 
 
 def secret_changes(post, existing_names) -> tuple[dict[str, str], list[str]]:

@@ -28,8 +28,18 @@
     return touched;
   }
 
+  function dependenciesTouched() {
+    let touched = false;
+    form.querySelectorAll("#dependencies-block input[type=text]").forEach(function (input) {
+      if (input.value !== input.defaultValue) touched = true;
+    });
+    form.querySelectorAll("#dependencies-block input[type=checkbox]:checked")
+      .forEach(function () { touched = true; });
+    return touched;
+  }
+
   function isDirty() {
-    return textarea.value !== savedCode || secretsTouched();
+    return textarea.value !== savedCode || secretsTouched() || dependenciesTouched();
   }
 
   function updateStatus() {
@@ -213,10 +223,42 @@
       });
     });
     tabs.hidden = false;
-    // A server error about secrets opens their tab.
-    const secretsError = document.querySelector("#error-secrets.has-error");
-    select(secretsError ? buttons[1] : buttons[0], false);
+    // A server error about secrets or dependencies opens their tab.
+    const errorTabs = { "error-secrets": buttons[1], "error-dependencies": buttons[2] };
+    const failed = Object.keys(errorTabs).filter(function (id) {
+      const slot = document.getElementById(id);
+      return slot && slot.classList.contains("has-error");
+    });
+    select(failed.length ? errorTabs[failed[0]] : buttons[0], false);
+    document.addEventListener("htmx:load", function (event) {
+      const tab = errorTabs[event.target.id];
+      if (tab && event.target.classList.contains("has-error")) select(tab, false);
+    });
   }
+
+  /* ---- Dependencies: "Add dependency" adds a row (without JavaScript one empty row is there) - */
+
+  let dependencyCounter = 1000;
+  function wireDependencies() {
+    const add = document.getElementById("add-dependency");
+    if (!add || add.dataset.wired) return;
+    add.dataset.wired = "1";
+    add.hidden = false;
+    add.addEventListener("click", function () {
+      dependencyCounter += 1;
+      const template = document.getElementById("dependency-row-template");
+      const holder = document.createElement("tbody");
+      holder.innerHTML = template.innerHTML.replace(/__n__/g, String(dependencyCounter)).trim();
+      const row = holder.firstElementChild;
+      document.getElementById("dependency-rows").appendChild(row);
+      row.querySelector("input").focus();
+      updateStatus();
+    });
+  }
+  wireDependencies();
+  document.addEventListener("htmx:load", function (event) {
+    if (event.target.id === "dependencies-block") wireDependencies();
+  });
 
   window.Dashboard.wireSecrets(document.getElementById("secrets-block"), updateStatus);
   updateStatus();
