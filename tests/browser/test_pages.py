@@ -74,6 +74,9 @@ def test_template_preview_send_messages_logs_and_limits(
     expect(page.get_by_label("Handler logs of attempt 1")).to_contain_text(
         "Gateway accepted the message"
     )
+    # The one-time code is masked where people read the message (MASK_CODES is on by default).
+    expect(page.locator(".sms-bubble")).to_contain_text(f"••••{message.code[-2:]}")
+    assert message.code not in page.locator("main").inner_text()
     screenshot("23-message-detail", full_page=True)
 
     # --- Live logs: the run is there; a new one appears without reloading ---------------------
