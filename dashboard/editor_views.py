@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from dashboard import long_poll
 from dashboard.forms import EditorForm, TestRunForm, dependency_rows
 from dashboard.forms import secret_changes as parse_secret_changes
 from dashboard.samples import sample_event
@@ -259,7 +260,17 @@ def editor_test(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def editor_test_status(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A test run's result; ``?seen=pending`` (from the result block) waits for it to finish."""
     execution = _test_execution(public_id)
+    seen = request.GET.get("seen", "")
+    if seen:
+        execution = long_poll.next_change(
+            execution,
+            seen,
+            state=lambda e: e.status,
+            reload=lambda e: _test_execution(e.public_id),
+            final=lambda e: e.status != Execution.Status.PENDING,
+        )
     return render(request, "dashboard/partials/test_run.html", _run_context(execution))
 
 

@@ -1,13 +1,11 @@
 """Send Test: the one flow behind the provider page's Send Test Message and a template's Try.
 
 A form, then the queued test message's progress. The progress block asks the server for the
-message's next change (a long poll): the server looks at the row every CHECK_SECONDS and answers
-as soon as it changed, or after WAIT_SECONDS with what it has. So the outcome shows a tenth of a
-second after the worker records it, under runserver and gunicorn alike, with no extra server.
+message's next change (dashboard/long_poll.py), so the outcome shows a tenth of a second after
+the worker records it.
 """
 
 import secrets
-import time
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,15 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
+from dashboard import long_poll
 from dashboard.forms import SendTestForm
 from phoneprovider import selectors
 from phoneprovider.errors import ApplicationError, NotFound
 from phoneprovider.models import DeliveryAttempt, MessageType, PhoneMessage
 from phoneprovider.services.messages import message_queue
-
-# A long poll holds a web worker (gunicorn's sync workers time out at 30 s): answer well before.
-WAIT_SECONDS = 10.0
-CHECK_SECONDS = 0.1
 
 OUTCOMES = {
     "delivered": ("Delivered", "success"),
@@ -99,7 +94,13 @@ def status_respond(request: HttpRequest, public_id: str) -> HttpResponse:
     message = _test_message(public_id)
     seen = request.GET.get("seen", "")
     if seen and request.htmx:
-        message = _next_change(message, seen)
+        message = long_poll.next_change(
+            message,
+            seen,
+            state=message_state,
+            reload=lambda m: _test_message(m.public_id),
+            final=lambda m: m.is_final,
+        )
     context = status_context(message)
     if request.htmx:
         return render(request, "dashboard/partials/test_status.html", context)
@@ -120,16 +121,6 @@ def message_state(message: PhoneMessage) -> str:
     """Changes whenever the worker claims, retries or finishes the message (each write of the
     row moves ``updated_at``)."""
     return f"{message.status}.{message.attempt_count}.{message.updated_at.timestamp():.6f}"
-
-
-def _next_change(message: PhoneMessage, seen: str) -> PhoneMessage:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while message_state(message) == seen and not message.is_final:
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(CHECK_SECONDS)
-        message = _test_message(message.public_id)
-    return message
 
 
 def _attempt_lines(message: PhoneMessage) -> list[dict]:

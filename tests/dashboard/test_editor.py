@@ -214,7 +214,7 @@ def test_run_starts_a_test_execution_of_the_unsaved_draft(
     html = response.content.decode()
     assert "Running in a worker" in html
     status_url = reverse("dashboard:editor_test_status", args=[execution.public_id])
-    assert f'hx-get="{status_url}"' in html and 'hx-trigger="every 1s"' in html
+    assert f'hx-get="{status_url}?seen=pending"' in html and 'hx-trigger="load, poll-again"' in html
 
     # What a worker does (in-process here; the browser tests use a real worker process).
     execution_run(execution.pk)

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard import send_test
+from dashboard import long_poll, send_test
 from phoneprovider.models import DeliveryAttempt, Execution, PhoneMessage
 from tests.dashboard.test_provider_page import HTMX, PAGE, TEST, save_custom
 
@@ -164,7 +164,7 @@ def test_the_long_poll_answers_at_once_when_the_message_changed(staff):
 
 @pytest.mark.django_db
 def test_the_long_poll_waits_for_a_change_then_answers_with_what_it_has(staff, monkeypatch):
-    monkeypatch.setattr(send_test, "WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(long_poll, "WAIT_SECONDS", 0.5)
     message = _queued_test_message(staff)
     url = reverse("dashboard:provider_test_status", args=[message.public_id])
     seen = send_test.message_state(message)
