@@ -260,11 +260,7 @@ def cpu_by_part(serve_pid: int) -> dict[str, float]:
         command = _cmdline(pid)
         part = "web" if "gunicorn" in command else "beat" if " beat" in command else "worker"
         parts[part] += tree(pid)
-    runtime = [
-        pid
-        for pid, (_, name, _) in table.items()
-        if name == "deno" or "runtime/_child.py" in _cmdline(pid)
-    ]
+    runtime = [pid for pid, (_, name, _) in table.items() if name == "deno"]
     parts["runtime"] = sum(tree(pid) for pid in runtime)
     parts["worker"] -= parts["runtime"]
     parts["postgres"] = sum(cpu for _, name, cpu in table.values() if name == "postgres")
@@ -393,8 +389,8 @@ def main() -> None:
 
         print(
             f"make serve (bin/serve) on PostgreSQL + Redis: web workers {args.web_workers}, "
-            f"worker concurrency {args.worker_concurrency}, runtime "
-            f"{env.get('ACTION_RUNTIME', 'miniracer')}, cores {os.cpu_count()}, "
+            f"worker concurrency {args.worker_concurrency}, runtime Deno, "
+            f"cores {os.cpu_count()}, "
             "abuse limits at their defaults"
         )
         http_limits = httpx.Limits(max_connections=64)

@@ -266,7 +266,7 @@ def main() -> None:
         return max((r[name] for r in rounds), key=lambda r: r["per_second"])
 
     print(
-        f"engine {runtime.backend()}; machine shared: {load_before} before, {load()} after "
+        f"engine Deno; machine shared: {load_before} before, {load()} after "
         "(uptime's 1/5/15-minute figures)"
     )
     print(

@@ -30,14 +30,22 @@ from phoneprovider.services.executions import execution_test_start
 from phoneprovider.services.providers import STARTER_ACTION_NAME
 
 EDITOR_SLOTS = ("form", "code", "secrets", "dependencies")
-# What `require()` offers inside the sandbox (phoneprovider/runtime/js/prelude.js), for the
-# Dependencies panel. npm packages cannot be installed.
+# The Node built-ins `require()` offers inside the sandbox (BUILTINS in
+# phoneprovider/runtime/deno/worker.js), for the Dependencies panel; npm packages are declared.
 BUILTIN_MODULES = (
     ("crypto", "createHash, createHmac, randomBytes, randomUUID, randomInt, timingSafeEqual"),
     ("buffer", "Buffer, atob, btoa"),
     ("querystring", "stringify, parse, escape, unescape"),
     ("url", "URL, URLSearchParams, parse"),
     ("util", "format, inspect, promisify, isDeepStrictEqual"),
+    ("http", "request, get, Agent"),
+    ("https", "request, get, Agent"),
+    ("events", "EventEmitter, once"),
+    ("stream", "Readable, Writable, Transform, PassThrough, pipeline"),
+    ("string_decoder", "StringDecoder"),
+    ("zlib", "gzipSync, gunzipSync, deflateSync, inflateSync"),
+    ("timers", "setTimeout, setInterval, setImmediate, promises"),
+    ("process", "env (empty), nextTick, hrtime, version"),
 )
 GLOBALS = (
     "fetch",

@@ -229,8 +229,6 @@ ACTIONS_MEMORY_LIMIT_MB = env.int("ACTIONS_MEMORY_LIMIT_MB", default=128)
 ACTIONS_MAX_FETCHES = env.int("ACTIONS_MAX_FETCHES", default=50)
 ACTIONS_MAX_RESPONSE_BYTES = env.int("ACTIONS_MAX_RESPONSE_BYTES", default=1024 * 1024)
 ACTIONS_MAX_LOG_BYTES = env.int("ACTIONS_MAX_LOG_BYTES", default=64 * 1024)
-# The engine that runs handlers: "miniracer" (V8 through Python) or "deno" (a Deno process).
-ACTION_RUNTIME = env.str("ACTION_RUNTIME", default="deno")
 # Where Deno keeps the npm packages Actions declare: shared by every worker on the host.
 DENO_DIR = Path(env.str("DENO_DIR", default=str(VAR_DIR / "deno")))
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")

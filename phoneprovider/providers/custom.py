@@ -75,9 +75,8 @@ def build_event(message, secrets: dict[str, str]) -> dict:
 
 
 def configure_runtime() -> None:
-    """Point the runtime at the engine and Deno cache the settings name (cheap when unchanged)."""
-    if runtime.backend() != settings.ACTION_RUNTIME:
-        runtime.configure(backend=settings.ACTION_RUNTIME, deno_dir=str(settings.DENO_DIR))
+    """Point the runtime at the Deno cache the settings name (cheap: it only keeps the path)."""
+    runtime.configure(deno_dir=str(settings.DENO_DIR))
 
 
 def limits() -> runtime.Limits:

@@ -2,45 +2,47 @@
 
 No Django here: source + event + capabilities in, ``Outcome`` out.
 
-Design (why a process, not just an isolate)
--------------------------------------------
-mini-racer's own limits are leaky: promise, microtask and timer loops escape its timeout,
-ArrayBuffers escape its heap cap, some out-of-memory paths abort the whole process, and
-``ulimit -v`` keeps V8 from starting. So handler code never runs in the calling process:
+Design (why a process, and why Deno)
+------------------------------------
+Handler code never runs in the calling process. Deno runs it: Node's built-ins and npm packages
+as Auth0 handlers use them, and its permissions (network only, through a deny list of
+non-public ranges) as the outer wall.
 
-1. ``execute`` (``_pool.py``) checks a *sandbox process* out of a per-process pool (started
-   lazily, after fork; one execution at a time each; a warm one for the same ``context_key``
-   preferred) and sends it the execution as one JSON line over a pipe.
-2. The sandbox (``_child.py``, a plain script that imports nothing of the project) keeps one V8
-   isolate per ``context_key`` with the runtime prelude (``js/prelude.js``: fetch, Buffer,
-   crypto, URL, timers, console, ``require`` of the allowed built-ins) and the handler module.
-   A context is reused only for the same key and thrown away after any error; after a timeout
-   or a memory-limit hit the whole sandbox process exits.
-3. Containment, soft to hard: the isolate's hard heap limit and ``--max-old-space-size``;
-   ``RLIMIT_DATA`` on the sandbox (set per execution to current use + 3x the memory limit +
-   256 MB) so ArrayBuffer growth fails as a RangeError inside JavaScript; a deadline inside the
-   sandbox (``timeout_s``), enforced with cancelable evaluations that cannot block its event
-   loop; and the caller's own deadline (``timeout_s`` + 3 s) that SIGKILLs the sandbox and
-   returns a timeout outcome. A dead sandbox is classified from its exit status and stderr.
-4. ``fetch`` runs in the sandbox through ``phoneprovider/net/`` (one pooled client per
-   sandbox and allowed-network set; resolved addresses checked and pinned at connect time,
-   every redirect checked again), or, when the caller passes a ``FetchFn``, is forwarded over
-   the pipe to the caller. Counts, sizes, log volume and cache writes are enforced in the
-   isolate for the handler's sake and again on the host side, which does not trust it.
+1. ``execute`` (``_execute.py``) checks a *sandbox process* out of a per-process pool
+   (``_sandbox.py``: started lazily, after fork; one execution at a time each; a warm one for the
+   same ``context_key`` preferred) and sends it the execution as one JSON line over a pipe.
+2. The sandbox (``deno/server.js``, started by ``_deno.py``) keeps one Web Worker (its own V8
+   isolate) per ``context_key`` holding the handler module and its declared npm packages
+   (``deno/worker.js``); a context is reused only for the same key and code, and thrown away
+   after any error. The main thread never runs handler code, so it can enforce deadlines and
+   terminate a runaway worker without losing the process.
+3. Containment, soft to hard: a deadline inside the sandbox; V8's heap limit
+   (``--max-old-space-size``, which aborts the process); the caller's watch on the process's
+   resident size (memory outside the heap, such as ArrayBuffers); and the caller's own deadline
+   (``timeout_s`` + 3 s), after which it SIGKILLs the sandbox. A dead sandbox is classified from
+   its exit status and stderr, and the next execution gets a fresh one.
+4. ``fetch`` (and ``node:http(s)``) leave through Deno's network stack, refused by the process's
+   ``--deny-net`` list for the address actually connected to, and checked by ``deno/fetch.js``
+   (counts, sizes, redirects); or, when the caller passes a ``FetchFn``, fetches are forwarded
+   over the pipe to the caller. Counts, sizes, log volume and cache writes are enforced in the
+   worker for the handler's sake and again on the host side (``_redact.py``), which does not
+   trust it.
 5. ``api.cache`` is loaded from the ``CacheStore`` before the execution and its changes saved
    after it; the handler sees Auth0's synchronous API and limits.
-6. Secret values (and their URL-encoded forms) are replaced by ``[redacted]`` in everything the
-   outcome carries: reason, error, logs, fetch records.
+6. Secret values (and the forms they take in logs and URLs) are replaced by ``[redacted]`` in
+   everything the outcome carries: reason, error, logs, fetch records.
 
-``validate_source`` (``validate.py``) only parses: it runs acorn over the code as data.
-``load_check`` (also ``validate.py``) then loads the module once through ``execute`` with its
-handler swapped for a no-op, so code that throws at its top level is refused before deploy.
+``validate_source`` (``validate.py``) only parses: ``deno lint`` reads the code with a plugin
+(``deno/check.js``) that checks the export. ``load_check`` (also ``validate.py``) then loads the
+module once through ``execute`` with its handler swapped for a no-op, so code that throws at its
+top level is refused before deploy.
 """
 
 from phoneprovider.net import HttpPolicy
+from phoneprovider.runtime._execute import execute
 from phoneprovider.runtime._npm import DependencyError
 from phoneprovider.runtime._npm import resolve as resolve_dependencies
-from phoneprovider.runtime._pool import BACKENDS, backend, configure, execute, shutdown, warm_up
+from phoneprovider.runtime._sandbox import configure, shutdown, warm_up
 from phoneprovider.runtime._types import (
     CodeValidationError,
     FetchFn,
@@ -53,7 +55,6 @@ from phoneprovider.runtime.cache import CacheStore, MemoryCacheStore, RedisCache
 from phoneprovider.runtime.validate import MAX_SOURCE_BYTES, load_check, validate_source
 
 __all__ = [
-    "BACKENDS",
     "MAX_SOURCE_BYTES",
     "CacheStore",
     "CodeValidationError",
@@ -66,7 +67,6 @@ __all__ = [
     "MemoryCacheStore",
     "Outcome",
     "RedisCacheStore",
-    "backend",
     "configure",
     "execute",
     "load_check",

@@ -1,7 +1,7 @@
 """How a Deno runtime process is started: its command line, permissions and context code.
 
-The process (``deno/server.js``) speaks the same JSON-lines protocol as the mini-racer sandbox
-(``_child.py``), so ``_pool`` drives both. Its permissions are the outer wall:
+The process (``deno/server.js``) speaks JSON lines over a pipe with ``_sandbox.py``. Its
+permissions are the outer wall:
 
 - ``--allow-net`` with ``--deny-net`` listing every non-public IPv4 range minus the networks the
   caller allows (Deno checks the deny list against the address it actually connects to, for
@@ -125,10 +125,13 @@ def environment() -> dict[str, str]:
     }
     # Deno finds cached npm packages under the registry's host name: a process loading packages
     # installed from a mirror must know the mirror (handler code cannot read the environment).
-    for key in ("NPM_CONFIG_REGISTRY", "npm_config_registry"):
-        if os.environ.get(key):
-            env[key] = os.environ[key]
+    env.update(registry_settings())
     return env
+
+
+def registry_settings() -> dict[str, str]:
+    """npm's registry settings of this process (``NPM_CONFIG_REGISTRY``, either spelling)."""
+    return {k: v for k, v in os.environ.items() if k.upper() == "NPM_CONFIG_REGISTRY" and v}
 
 
 _LOCAL_IMPORT = re.compile(r"^import \{[^}]*\} from '\./[\w.]+';\n", re.M)

@@ -1,117 +1,25 @@
 """Validate handler code without running it (safe in the web process).
 
-The code is handed as a string to acorn (vendored under ``js/``), running in a V8 isolate of this
-process; the syntax tree is then checked for the export the trigger needs. Nothing in the code
-is ever evaluated: acorn only reads it.
+Deno parses the code (``deno lint`` on it as a CommonJS script) and the plugin
+``deno/check.js`` checks its syntax tree for the export the trigger needs. Nothing in the code is
+ever evaluated: it is only read. A syntax error comes back with Deno's message and its line and
+column (``_parse.py``).
 """
 
 from __future__ import annotations
 
-import atexit
 import json
-import os
 import re
-import subprocess
-import sys
-import threading
-from pathlib import Path
 
+from phoneprovider.runtime._parse import first_syntax_error, lint
 from phoneprovider.runtime._types import CodeValidationError
 
-JS = Path(__file__).resolve().parent / "js"
 MAX_SOURCE_BYTES = 100 * 1024
 EXPORTS = {
     "custom-phone-provider": ("onExecuteCustomPhoneProvider", "onExecuteSendPhoneMessage"),
     "send-phone-message": ("onExecuteSendPhoneMessage", "onExecuteCustomPhoneProvider"),
 }
-
-_lock = threading.Lock()
-_state: dict = {"mr": None, "v8_inherited": False}
-_abandoned: list = []
-
-
-def _after_fork() -> None:
-    # V8 is not fork-safe: a process forked after V8 started here must not use it (it aborts).
-    # Such a process validates in a fresh interpreter instead.
-    from py_mini_racer import _dll
-
-    _state["v8_inherited"] = _dll._dll_handle is not None
-    if _state["v8_inherited"]:
-        # Never tear an inherited isolate down here: that waits forever on threads that did
-        # not survive the fork (also when garbage collection or interpreter exit does it).
-        # This process never runs V8 itself, so freeing becomes a no-op.
-        _dll._dll_handle.mr_free_context = lambda *args: None
-        _dll._dll_handle.mr_free_value = lambda *args: None
-    _abandoned.append(_state["mr"])
-    _state["mr"] = None
-
-
-def _close_at_exit() -> None:
-    # Free the isolate while the interpreter is fully alive: left to garbage collection during
-    # interpreter shutdown, freeing it can deadlock (its thread calls back into Python, which
-    # no longer hands out the GIL), and the process would never exit.
-    mr = _state["mr"]
-    _state["mr"] = None
-    if mr is not None:
-        mr.close()
-
-
-atexit.register(_close_at_exit)
-
-
-os.register_at_fork(after_in_child=_after_fork)
-
-# Used when this process cannot run V8 itself: the same check in a fresh interpreter.
-_SUBPROCESS = """
-import json, os, sys
-from py_mini_racer import MiniRacer
-js, export_name, other = sys.argv[1], sys.argv[2], sys.argv[3]
-mr = MiniRacer()
-mr.eval(open(js + "/acorn-8.19.0.js").read())
-mr.eval(open(js + "/validate.js").read())
-source = sys.stdin.read()
-sys.stdout.write(mr.call("__pp_validate", source, export_name, other, timeout_sec=10))
-sys.stdout.flush()
-os._exit(0)  # skip interpreter teardown: freeing an isolate there can deadlock
-"""
-
-
-def _parser():
-    if _state["mr"] is None:
-        from py_mini_racer import MiniRacer
-
-        mr = MiniRacer()
-        mr.eval((JS / "acorn-8.19.0.js").read_text())
-        mr.eval((JS / "validate.js").read_text())
-        _state["mr"] = mr
-    return _state["mr"]
-
-
-def _check(source: str, export_name: str, other: str) -> str:
-    if _state["v8_inherited"]:
-        done = subprocess.run(
-            [sys.executable, "-I", "-c", _SUBPROCESS, str(JS), export_name, other],
-            input=source,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-        return done.stdout
-    with _lock:
-        mr = _parser()
-        try:
-            return mr.call(
-                "__pp_validate",
-                source,
-                export_name,
-                other,
-                timeout_sec=10,
-                max_memory=512 * 1024 * 1024,
-            )
-        except Exception:
-            _state["mr"] = None
-            raise
+_MODULE_SYNTAX = "cannot be used outside of module code"
 
 
 def validate_source(source: str, trigger: str = "custom-phone-provider") -> None:
@@ -122,21 +30,38 @@ def validate_source(source: str, trigger: str = "custom-phone-provider") -> None
     """
     if trigger not in EXPORTS:
         raise CodeValidationError(f"Unknown trigger {trigger!r}")
+    export_name, other = EXPORTS[trigger]
+    signature = f"exports.{export_name} = async (event, api) => {{ ... }}"
     if not isinstance(source, str) or not source.strip():
-        name = EXPORTS[trigger][0]
-        raise CodeValidationError(
-            f"The code is empty. It must export {name}: "
-            f"exports.{name} = async (event, api) => {{ ... }}"
-        )
+        raise CodeValidationError(f"The code is empty. It must export {export_name}: {signature}")
     size = len(source.encode("utf-8"))
     if size > MAX_SOURCE_BYTES:
         raise CodeValidationError(
             f"The code is {size / 1024:.1f} kB; handlers may be at most 100 kB."
         )
-    export_name, other = EXPORTS[trigger]
-    result = json.loads(_check(source, export_name, other))
-    if not result.get("ok"):
+    report = lint(source)
+    syntax = first_syntax_error(report)
+    if syntax is not None:
+        message, line, column = syntax
+        if _MODULE_SYNTAX in message:
+            message = (
+                "import/export statements are not supported: handlers are CommonJS modules "
+                f"(use require() and {signature})"
+            )
+        raise CodeValidationError(message, line, column)
+    facts = next(
+        json.loads(d["message"])
+        for d in report.get("diagnostics") or []
+        if d.get("code") == "phoneprovider/exports"
+    )
+    result = facts["results"][export_name]
+    if result["ok"] is False:
         raise CodeValidationError(result["message"], result.get("line"), result.get("column"))
+    if result["ok"] is None and not facts["unjudgeable"]:
+        message = f"The code must export {export_name}: {signature}"
+        if facts["results"][other]["ok"] is not None:
+            message = f"The code exports {other}, but this trigger runs {export_name}: {signature}"
+        raise CodeValidationError(message)
 
 
 # Appended to the code for the load check: once the module has loaded, the handler is replaced
@@ -161,7 +86,7 @@ def load_check(
     Run it after ``validate_source``: it is what catches code that parses but throws at its top
     level. ``fetch`` is a dry run here (answered locally); no secrets are given.
     """
-    from phoneprovider.runtime._pool import execute
+    from phoneprovider.runtime._execute import execute
     from phoneprovider.runtime._types import Limits
 
     export_name = EXPORTS[trigger][0]

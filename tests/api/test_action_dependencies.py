@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from phoneprovider import runtime
 from phoneprovider.models import Action, ActionVersion
 from tests.api.conftest import assert_error
 
@@ -19,15 +18,6 @@ exports.onExecuteCustomPhoneProvider = async (event, api) => {
   await axios.post('https://gateway.example/sms', { to: event.notification.recipient });
 };
 """
-
-
-@pytest.fixture(autouse=True)
-def _deno(settings):
-    settings.ACTION_RUNTIME = "deno"
-    previous = runtime.backend()
-    runtime.configure(backend="deno")
-    yield
-    runtime.configure(backend=previous)
 
 
 def test_deploy_pins_declared_packages_to_exact_versions(api):

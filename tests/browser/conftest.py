@@ -93,10 +93,10 @@ def run_outside_event_loop(function, *args, **kwargs):
     """Call ``function`` in a thread of its own and return what it returns (or raise what it
     raised).
 
-    Playwright's sync API keeps an asyncio event loop running in the test's thread, and
-    mini-racer refuses to run code with a timeout inside a running event loop — so a test that
-    calls a service which validates handler code (saving or deploying an Action) must make the
-    call here. The live server is not affected: it serves requests in threads of its own.
+    Playwright's sync API keeps an asyncio event loop running in the test's thread, and Django
+    refuses database access inside a running event loop — so a test that calls a service
+    (saving or deploying an Action) must make the call here. The live server is not affected:
+    it serves requests in threads of its own.
     """
 
     def call():

@@ -14,7 +14,7 @@ from django.core.cache import caches
 
 from phoneprovider import runtime
 from phoneprovider.providers import custom
-from phoneprovider.runtime import _pool
+from phoneprovider.runtime import _sandbox
 from phoneprovider.selectors import custom_provider_version
 from phoneprovider.services.actions import action_create_deployed
 from tests.conftest import wait_for
@@ -212,7 +212,7 @@ def test_a_sandbox_killed_mid_execution_is_a_transient_failure(sandbox_settings,
     )
     sender.start()
     wait_for(lambda: loopback.received, timeout=30)
-    pool = _pool.get_pool()
+    pool = _sandbox.get_pool()
     with pool._lock:
         busy = [s for s in pool._all if s not in pool._idle and s.alive]
     assert len(busy) == 1

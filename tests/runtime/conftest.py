@@ -14,7 +14,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from phoneprovider import runtime
 from phoneprovider.runtime import HttpPolicy, Limits, execute
 
 LOOPBACK_POLICY = HttpPolicy(allowed_networks=["127.0.0.1/32"])
@@ -106,15 +105,6 @@ class Loopback:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-@pytest.fixture(params=runtime.BACKENDS, autouse=True)
-def backend(request):
-    """Every runtime test runs on each engine (``ACTION_RUNTIME``)."""
-    previous = runtime.backend()
-    runtime.configure(backend=request.param)
-    yield request.param
-    runtime.configure(backend=previous)
 
 
 @pytest.fixture(scope="session")

@@ -225,7 +225,7 @@ def test_the_full_event_reaches_the_handler():
     assert seen["configuration"] == {}
 
 
-def test_web_globals_behave_like_node(backend):
+def test_web_globals_behave_like_node():
     outcome = run(
         handler(r"""
       const u = new URL('/v1/x?a=1&b=two words', 'https://Api.Example.com:443/base/');
@@ -265,8 +265,8 @@ def test_web_globals_behave_like_node(backend):
     assert lines[5] == "1, 2 true x-a"
     assert lines[6] == "true AbortError"
     assert lines[7:9] == ["true", "true"]
-    process = "object" if backend == "deno" else "undefined"  # Node's, without the host's env
-    assert lines[9] == f"undefined undefined undefined {process}"
+    # Node's process (without the host's environment)
+    assert lines[9] == "undefined undefined undefined object"
 
 
 def test_node_crypto_matches_python_hashlib():
@@ -332,16 +332,13 @@ def test_buffer_querystring_url_and_util_modules():
     assert lines[3] == 'n=42 {"a":1} % { deep: { er: [ 1, 2 ] } }'
 
 
-def test_requiring_an_unavailable_module_names_it_and_lists_what_is_available(backend):
+def test_requiring_an_unavailable_module_names_it_and_lists_what_is_available():
     outcome = run(handler("require('axios');"))
     assert outcome.status == "error"
     assert outcome.error_kind == "runtime"
     assert "Cannot find module 'axios'" in outcome.reason
-    if backend == "deno":
-        assert "buffer, crypto, events, http, https, process, querystring, stream" in outcome.reason
-        assert "declared in the Action's dependencies" in outcome.reason
-    else:
-        assert "buffer, crypto, querystring, url, util" in outcome.reason
+    assert "buffer, crypto, events, http, https, process, querystring, stream" in outcome.reason
+    assert "declared in the Action's dependencies" in outcome.reason
 
 
 def test_module_level_require_and_state_are_kept_for_the_same_context():

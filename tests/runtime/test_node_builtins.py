@@ -11,12 +11,6 @@ import pytest
 from tests.runtime.conftest import handler, run
 
 
-@pytest.fixture(autouse=True)
-def _deno_only(backend):
-    if backend != "deno":
-        pytest.skip("the Node built-ins beyond buffer/crypto/url/util/querystring are Deno's")
-
-
 def test_every_listed_builtin_loads_and_works():
     outcome = run(
         handler(

@@ -14,12 +14,6 @@ from tests.runtime.conftest import handler, run, sample_event
 EXACT = r"^\d+\.\d+\.\d+$"
 
 
-@pytest.fixture(autouse=True)
-def _deno_only(backend):
-    if backend != "deno":
-        pytest.skip("npm packages run on the Deno engine")
-
-
 @pytest.fixture(scope="module")
 def pinned():
     return resolve_dependencies([{"name": "axios", "version": "^1"}, {"name": "twilio"}])

@@ -9,12 +9,6 @@ from phoneprovider.runtime import DependencyError, resolve_dependencies
 from tests.runtime.conftest import assert_healthy, handler, run
 
 
-@pytest.fixture(autouse=True)
-def _deno_only(backend):
-    if backend != "deno":
-        pytest.skip("npm packages run on the Deno engine")
-
-
 def test_a_package_from_the_registry_is_pinned_and_required(npm_registry):
     npm_registry.publish("pp-greet", "1.0.0", {"index.js": "exports.greet = (n) => 'hello ' + n;"})
     npm_registry.publish(

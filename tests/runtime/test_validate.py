@@ -45,7 +45,7 @@ def test_legacy_trigger_needs_its_own_export():
 def test_syntax_errors_have_line_and_column():
     with pytest.raises(CodeValidationError) as err:
         validate_source("exports.onExecuteCustomPhoneProvider = async () => {\n  let x = ;\n};")
-    assert err.value.message == "SyntaxError: Unexpected token"
+    assert err.value.message == "SyntaxError: Expression expected"  # Deno's parser says it
     assert (err.value.line, err.value.column) == (2, 11)
 
 
@@ -117,3 +117,11 @@ def test_validation_still_works_in_a_process_forked_after_it_was_used():
     os.waitpid(pid, 0)
     assert "must be an async function" in json.loads(data)
     validate_source("exports.onExecuteCustomPhoneProvider = async () => {};")
+
+
+def test_code_the_parser_can_only_recover_from_is_refused():
+    # Deno's parser reads on past an unclosed function (a warning); V8 would refuse the code.
+    with pytest.raises(CodeValidationError) as err:
+        validate_source("exports.onExecuteCustomPhoneProvider = async (event, api) => {\n")
+    assert err.value.message == "SyntaxError: Expected '}', got '<eof>'"
+    assert err.value.line == 1

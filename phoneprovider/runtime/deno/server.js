@@ -1,5 +1,5 @@
 // The Deno runtime process: started by runtime/_deno.py, it talks JSON lines over stdin/stdout
-// (the protocol of _child.py, so the same pool drives both engines):
+// (driven by runtime/_sandbox.py):
 //   parent -> here   {op: 'init', worker_source}  once, first: the context code (worker.js)
 //                    {op: 'exec', id, key, source, ...}   one execution
 //                    {op: 'fetch_result', id, fid, resp}  answer to a host fetch
@@ -9,8 +9,6 @@
 // realm), one per context key, so this thread stays free to enforce deadlines and can stop a
 // runaway context with terminate() without losing the process. A heap blow-up still aborts the
 // whole process (V8's limit is process-wide); the parent reads that death as "memory".
-import '../js/acorn-8.19.0.js';
-
 const IDLE_CHECK_MS = 1000;
 const SNAPSHOT_WAIT_MS = 300;
 const MAX_CONTEXTS = 8;
@@ -43,12 +41,15 @@ class Context {
     const i = this.waiters.findIndex((w) => w.op === m.op);
     if (i >= 0) this.waiters.splice(i, 1)[0].resolve(m);
   }
+  // The next message `op` from the worker, or null after `ms`. The timer is cleared when the
+  // message comes: thousands of executions a second must not leave thousands of timers behind.
   next(op, ms) {
     return new Promise((resolve) => {
-      const waiter = { op, resolve };
+      let timer = null;
+      const waiter = { op, resolve: (m) => { if (timer !== null) clearTimeout(timer); resolve(m); } };
       this.waiters.push(waiter);
       if (ms !== undefined) {
-        setTimeout(() => {
+        timer = setTimeout(() => {
           const i = this.waiters.indexOf(waiter);
           if (i >= 0) { this.waiters.splice(i, 1); resolve(null); }
         }, Math.max(0, ms));
@@ -70,20 +71,9 @@ function takeSpare() {
   return ctx;
 }
 
-function syntaxError(source, message) {
-  let line = null, column = null;
-  try {
-    globalThis.acorn.parse(source, { ecmaVersion: 'latest', sourceType: 'script', allowHashBang: true, allowReturnOutsideFunction: true });
-  } catch (e) {
-    if (e.loc) { line = e.loc.line; column = e.loc.column + 1; }
-  }
-  const where = line && column ? ` (line ${line}, column ${column})` : (line ? ` (line ${line})` : '');
-  return {
-    name: 'SyntaxError',
-    message: `${message}${where}`,
-    stack: line ? `SyntaxError: ${message}\n    at handler.js:${line}:${column || 1}` : '',
-  };
-}
+// V8 does not say where code that fails to compile stops parsing; the caller asks Deno's
+// parser (runtime/validate.py) and adds the line and column.
+const syntaxError = (message) => ({ name: 'SyntaxError', message, stack: '' });
 
 const memoryMessage = (l) => `The handler used more memory than allowed (${l.memory_mb} MB) and was stopped.`;
 
@@ -132,7 +122,7 @@ async function boot(req, deadline) {
   }
   if (defined.error) {
     ctx.kill();
-    return { syntax: syntaxError(req.source, defined.error.message) };
+    return { syntax: syntaxError(defined.error.message) };
   }
   return { ctx };
 }
@@ -176,7 +166,7 @@ async function execute(req) {
     const t = performance.now();
     ctx.exec = { id: req.id, timeoutS: limits.fetch_timeout_s };
     running.set(req.id, ctx);
-    const done = ctx.next('done');
+    const done = ctx.next('done', deadline - Date.now());
     ctx.worker.postMessage({
       op: 'run', trigger: req.trigger, event: req.event, cache: req.cache || {}, dry_run: req.dry_run,
       host_fetch: req.host_fetch, policy: req.policy, limits,
@@ -192,7 +182,7 @@ async function execute(req) {
       if (attempt === 0 && Date.now() < deadline) continue;
       return timedOut(res, null, limits, started, bootMs, warm);
     }
-    const msg = await Promise.race([done, new Promise((r) => setTimeout(() => r(null), Math.max(0, deadline - Date.now())))]);
+    const msg = await done;
     running.delete(req.id);
     ctx.exec = null;
     if (!msg) return timedOut(res, ctx, limits, started, bootMs, warm, req.key);
