@@ -30,7 +30,8 @@ non-public ranges) as the outer wall.
 5. ``api.cache`` is loaded from the ``CacheStore`` before the execution and its changes saved
    after it; the handler sees Auth0's synchronous API and limits.
 6. Secret values (and the forms they take in logs and URLs) are replaced by ``[redacted]`` in
-   everything the outcome carries: reason, error, logs, fetch records.
+   everything the outcome carries: reason, error, logs, fetch records; a fetch record's URL
+   names the secret instead (``${GATEWAY_URL}/sms``).
 
 ``validate_source`` (``validate.py``) only parses: ``deno lint`` reads the code with a plugin
 (``deno/check.js``) that checks the export. ``load_check`` (also ``validate.py``) then loads the

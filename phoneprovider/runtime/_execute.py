@@ -231,6 +231,7 @@ def _outcome_from(res: dict, limits: Limits, redactor: Redactor) -> Outcome:
     for f in res.get("fetches") or []:
         keys = ("method", "url", "status", "duration_ms", "error", "error_kind")
         rec = {k: f.get(k) for k in keys}
+        rec["url"] = redactor.url(rec["url"])
         if "headers" in f:
             rec["headers"] = [[k, mask_header(k, v)] for k, v in f["headers"]]
             rec["body"] = f.get("body")

@@ -47,7 +47,8 @@ def _base64_forms(v: str) -> set[str]:
 
 class Redactor:
     """Replaces every secret value with ``[redacted]``, and the forms it takes on the way into a
-    log or a URL: URL-encoded, JSON-escaped (once or twice) and base64."""
+    log or a URL: URL-encoded, JSON-escaped (once or twice) and base64. Request URLs name the
+    secret instead (``url``)."""
 
     def __init__(self, secrets: dict[str, str]):
         variants: set[str] = set()
@@ -60,11 +61,27 @@ class Redactor:
         variants.discard("")
         ordered = sorted(variants, key=len, reverse=True)
         self._re = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+        # In a request's URL a secret is shown by name, ``${GATEWAY_URL}/sms``: which secret the
+        # URL was built from is what people need to read it; the value still never shows.
+        self._names: dict[str, str] = {}
+        for name, v in secrets.items():
+            if isinstance(v, str) and v:
+                for form in (v, urllib.parse.quote(v, safe=""), urllib.parse.quote_plus(v)):
+                    self._names.setdefault(form, name)
+        named = sorted(self._names, key=len, reverse=True)
+        self._url_re = re.compile("|".join(re.escape(v) for v in named)) if named else None
 
     def text(self, s):
         if self._re is None or not isinstance(s, str):
             return s
         return self._re.sub("[redacted]", s)
+
+    def url(self, s):
+        """A request URL: each secret written as it is (or URL-encoded) becomes ``${NAME}``;
+        any other form of one (base64, JSON-escaped) is ``[redacted]`` as in text."""
+        if self._url_re is None or not isinstance(s, str):
+            return self.text(s)
+        return self.text(self._url_re.sub(lambda m: "${" + self._names[m.group(0)] + "}", s))
 
     def deep(self, value):
         if isinstance(value, str):

@@ -77,6 +77,9 @@ def test_template_preview_send_messages_logs_and_limits(
     # The one-time code is masked where people read the message (MASK_CODES is on by default).
     expect(page.locator(".sms-bubble")).to_contain_text(f"••••{message.code[-2:]}")
     assert message.code not in page.locator("main").inner_text()
+    # The request went to the URL in the GATEWAY_URL secret: named, its value not shown.
+    expect(page.locator("main")).to_contain_text("POST ${GATEWAY_URL}")
+    assert gateway.url_for("/sms") not in page.locator("main").inner_text()
     screenshot("23-message-detail", full_page=True)
 
     # --- Live logs: the run is there; a new one appears without reloading ---------------------

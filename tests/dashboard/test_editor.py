@@ -221,8 +221,8 @@ def test_run_starts_a_test_execution_of_the_unsaved_draft(
     html = staff.get(status_url, **HTMX).content.decode()
     assert "hx-trigger" not in html  # finished: polling stops
     assert "Recorded requests" in html
-    # The URL and the token are secrets: masked in the record.
-    assert '<span class="method">POST</span> <span class="fetch-url">[redacted]</span>' in html
+    # The URL and the token are secrets: the URL names its secret, the token is masked.
+    assert '<span class="method">POST</span> <span class="fetch-url">${URL}</span>' in html
     assert "Bearer [redacted]" in html
     assert "http://127.0.0.1:9/sms" not in html
     assert "tok-secret-9" not in html
@@ -328,3 +328,24 @@ def test_dependencies_panel_lists_the_modules_the_runtime_offers(staff):
     html = staff.get(EDITOR).content.decode()
     for name in offered:
         assert f'require("{name}")' in unescape(html)
+
+
+@pytest.mark.django_db
+def test_a_request_url_built_from_a_secret_names_it_and_never_shows_its_value(staff):
+    """The test panel's requests: ``${GATEWAY_URL}/sms``, not ``[redacted]`` (the URL and a key
+    in its query are secrets)."""
+    base = "http://127.0.0.1:9"
+    code = """exports.onExecuteCustomPhoneProvider = async (event, api) => {
+  await fetch(event.secrets.GATEWAY_URL + "/sms?key=" + event.secrets.API_KEY, { method: "POST" });
+};
+"""
+    save(staff, code=code, new_secret_name=["GATEWAY_URL", "API_KEY"],
+         new_secret_value=[base, "key-9f8e7d6c"])  # fmt: skip
+    event = {"notification": {"recipient": "+14155550100"}}
+    staff.post(TEST, {"code": code, "event": json.dumps(event), "dry_run": "on"}, **HTMX)
+    execution = Execution.objects.get()
+    execution_run(execution.pk)
+    url = reverse("dashboard:editor_test_status", args=[execution.public_id])
+    html = staff.get(url, **HTMX).content.decode()
+    assert '<span class="fetch-url">${GATEWAY_URL}/sms?key=${API_KEY}</span>' in html
+    assert base not in html and "key-9f8e7d6c" not in html
