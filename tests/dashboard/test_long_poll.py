@@ -25,7 +25,7 @@ def test_next_change_answers_as_soon_as_the_state_changes(monkeypatch):
     )
     took = time.monotonic() - started
     assert changed.state == "done"
-    assert 0.3 <= took < 0.3 + 2 * long_poll.CHECK_SECONDS + 0.5
+    assert 0.3 <= took < 2.5  # at the change, not at the 5 s deadline
 
 
 def test_next_change_gives_up_after_the_wait_with_what_it_has(monkeypatch):
@@ -48,7 +48,7 @@ def test_next_change_does_not_wait_on_a_final_row(monkeypatch):
     long_poll.next_change(
         Row("x"), "x", state=lambda r: r.state, reload=lambda r: r, final=lambda r: True
     )
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 2.5
 
 
 @pytest.mark.django_db
@@ -62,8 +62,9 @@ def test_the_editor_test_run_waits_for_the_worker_then_shows_the_result(staff, m
     assert "Running in a worker" in html and "?seen=pending" in html
 
     Execution.objects.filter(pk=execution.pk).update(status="delivered")
+    monkeypatch.setattr(long_poll, "WAIT_SECONDS", 5)
     started = time.monotonic()
     html = staff.get(url, {"seen": "pending"}).content.decode()
-    assert time.monotonic() - started < 0.4
+    assert time.monotonic() - started < 2.5  # finished: answered at once, not at the deadline
     assert '<strong class="outcome-label">Delivered</strong>' in html
     assert "hx-trigger" not in html

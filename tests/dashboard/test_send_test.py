@@ -1,6 +1,7 @@
 """Send Test Message and a template's Try through Django's test client: the form, the queued
 test message, and its progress (asked for as a long poll, with each attempt while retries run)."""
 
+import re
 import time
 from datetime import timedelta
 
@@ -157,7 +158,7 @@ def test_the_long_poll_answers_at_once_when_the_message_changed(staff):
     )
     started = time.monotonic()
     html = staff.get(url, {"seen": seen}, **HTMX).content.decode()
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < long_poll.WAIT_SECONDS / 2  # not held to the deadline
     assert '<strong class="outcome-label">Sent</strong>' in html
     assert "hx-trigger" not in html  # final: nothing more to ask
 
@@ -202,7 +203,10 @@ def test_progress_shows_each_attempt_and_when_the_next_one_runs(staff, settings,
     assert "Attempt 1 of 6 failed: connect timeout" in html
     shown = f"••••{code[-2:]}" if mask_codes else code
     assert f"Attempt 2 of 6 failed: Gateway error 503 for code {shown} — retrying in" in html
-    assert 'data-countdown="4"' in html or 'data-countdown="3"' in html
+    # Seconds until the next attempt, as of the render (a loaded machine takes a moment to get
+    # there from the update above).
+    countdown = int(re.search(r'data-countdown="(\d+)"', html).group(1))
+    assert 1 <= countdown <= 4
     assert (code in html) is not mask_codes
 
     _attempt(message, 3, "pending")
