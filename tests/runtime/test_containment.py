@@ -41,6 +41,22 @@ def test_runaway_code_is_stopped_at_the_deadline(case):
     assert_healthy()
 
 
+@pytest.mark.parametrize("loop", ["while (true) {}", "setTimeout(() => { for (;;) {} }, 1);"])
+def test_a_process_left_with_a_runaway_loop_is_replaced(loop):
+    # A terminated worker stuck in a loop keeps a core busy and its memory: its process goes.
+    from phoneprovider.runtime import _sandbox
+
+    key = f"runaway:{loop[:5]}"
+    assert run(handler("console.log('warm');"), key=key).status == "delivered"
+    pool = _sandbox.get_pool()
+    [sandbox] = [s for s in pool._idle if key in s.warm_keys]
+    outcome = run(handler(loop + "\nawait new Promise(() => {});"), key=key, limits=QUICK)
+    assert outcome.error_kind == "timeout"
+    assert sandbox.proc.wait(timeout=5) == 0  # it exited by itself after answering
+    assert sandbox not in pool._all
+    assert_healthy()
+
+
 def test_a_timed_out_execution_keeps_its_console_output_when_the_isolate_answers():
     outcome = run(
         handler("console.log('waiting for Godot'); await new Promise(() => {});"), limits=QUICK

@@ -17,6 +17,10 @@ const out = Deno.stdout.writable.getWriter();
 const send = (msg) => out.write(encoder.encode(JSON.stringify(msg) + '\n'));
 
 let workerUrl = null;
+// A worker busy in a loop does not stop when terminated: its thread keeps a core busy for
+// seconds and its memory is not given back. Once one is left behind, this process answers the
+// execution in hand and exits (the caller starts a fresh one), as the process is the hard wall.
+let runawayLeft = false;
 let spare = null;
 const contexts = new Map(); // key -> Context
 const running = new Map(); // exec id -> Context
@@ -175,6 +179,7 @@ async function execute(req) {
     // starting this one: replace the worker and run this execution on a fresh one.
     const ack = await ctx.next('started', Math.min(IDLE_CHECK_MS, deadline - Date.now()));
     if (!ack) {
+      runawayLeft = true;
       running.delete(req.id);
       ctx.kill();
       contexts.delete(req.key);
@@ -206,6 +211,7 @@ async function timedOut(res, ctx, limits, started, bootMs, warm, key) {
     // (a loop) gives nothing back in time, which is fine.
     ctx.worker.postMessage({ op: 'snapshot' });
     const snap = await ctx.next('snapshot', SNAPSHOT_WAIT_MS);
+    if (!snap) runawayLeft = true;
     if (snap && snap.snap) {
       res.logs = snap.snap.logs || [];
       res.logs_truncated = !!snap.snap.logsTruncated;
@@ -231,6 +237,7 @@ async function handle(msg) {
     } catch (e) {
       res = { op: 'result', id: msg.id, status: 'error', error_kind: 'crashed', reason: `The sandbox failed: ${e && e.message}`, stats: {}, recycle: true };
     }
+    if (runawayLeft) res.recycle = true;
     await send(res);
     if (res.recycle) Deno.exit(0);
   } else if (msg.op === 'fetch_result') {
