@@ -9,8 +9,15 @@ from phoneprovider.errors import ValidationError
 _ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 
 
-def normalize_e164(value: str, *, field: str = "to") -> str:
-    """Return ``value`` as an E.164 number, or raise a ValidationError that says why."""
+_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
+_DIGITS_AND_SEPARATORS = re.compile(r"^\+[0-9 ().-]+$")  # no letters (vanity spellings)
+
+
+def normalize_e164(value: str, *, field: str = "to", require_valid: bool = True) -> str:
+    """Return ``value`` as an E.164 number, or raise a ValidationError that says why.
+
+    ``require_valid=False`` takes any number of E.164's shape, valid in today's numbering plans
+    or not (erasing a number must work after its plan changed)."""
     raw = (value or "").strip()
     if not raw.startswith("+"):
         raise ValidationError(
@@ -18,6 +25,11 @@ def normalize_e164(value: str, *, field: str = "to") -> str:
             "(for example +14155550100).",
             field=field,
         )
+    if not require_valid:
+        digits = re.sub(r"[ ().-]", "", raw)
+        if not (_DIGITS_AND_SEPARATORS.match(raw) and _E164.match(digits)):
+            raise ValidationError(f"{raw} is not a phone number in E.164 form.", field=field)
+        return digits
     try:
         number = phonenumbers.parse(raw, None)
     except phonenumbers.NumberParseException:

@@ -56,7 +56,9 @@ def _operation_json(method: str, route: str, params: list[str], op) -> dict:
         body["parameters"] = parameters
     if op.body:
         body["requestBody"] = {
-            "required": bool(COMPONENTS[op.body].get("required")),
+            "required": bool(
+                COMPONENTS[op.body].get("required") or COMPONENTS[op.body].get("minProperties")
+            ),
             "content": {t: {"schema": ref(op.body)} for t in _BODY_TYPES},
         }
     success: dict = {"description": "Success."}
@@ -83,8 +85,27 @@ def _operation_json(method: str, route: str, params: list[str], op) -> dict:
 NO_NUL = r"^[^\u0000]*$"
 
 
+# Free-form JSON (user, request, a test event, properties beyond the named ones) is stored as
+# it is, so the same rule holds inside it, at any depth: no NUL in a key or a string.
+JSON_VALUE = "JsonValue"
+_JSON_VALUE_SCHEMA = {
+    "description": "Any JSON value without NUL in its strings or keys.",
+    "anyOf": [
+        {"type": "string", "pattern": NO_NUL},
+        {"type": ["number", "boolean", "null"]},
+        {"type": "array", "items": {"$ref": f"#/components/schemas/{JSON_VALUE}"}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NO_NUL},
+            "additionalProperties": {"$ref": f"#/components/schemas/{JSON_VALUE}"},
+        },
+    ],
+}
+
+
 def _with_text_rules(node):
-    """A copy of a schema tree with ``pattern`` on every free-text string."""
+    """A copy of a schema tree with ``pattern`` on every free-text string and the same rule on
+    every free-form object's other keys and values."""
     if isinstance(node, list):
         return [_with_text_rules(item) for item in node]
     if not isinstance(node, dict):
@@ -94,6 +115,9 @@ def _with_text_rules(node):
     is_string = types == "string" or (isinstance(types, list) and "string" in types)
     if is_string and not {"enum", "pattern", "format", "$ref"} & out.keys():
         out["pattern"] = NO_NUL
+    if types == "object" and out.get("additionalProperties", True) is True:
+        out["propertyNames"] = {"pattern": NO_NUL}
+        out["additionalProperties"] = {"$ref": f"#/components/schemas/{JSON_VALUE}"}
     return out
 
 
@@ -116,7 +140,7 @@ def openapi_document() -> dict:
         "servers": [{"url": "/api/v2"}],
         "paths": paths,
         "components": {
-            "schemas": _with_text_rules(COMPONENTS),
+            "schemas": {**_with_text_rules(COMPONENTS), JSON_VALUE: _JSON_VALUE_SCHEMA},
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
     }

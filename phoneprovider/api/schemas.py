@@ -3,64 +3,28 @@
 The OpenAPI document publishes them and ``validation.check`` enforces the request ones.
 """
 
-from phoneprovider.models import MessageType
-
-MESSAGE_TYPES = list(MessageType.values)
-TRIGGER_IDS = ["custom-phone-provider", "send-phone-message"]
-
-
-def ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def obj(properties: dict, *, required=(), additional: bool = False, **extra) -> dict:
-    schema = {"type": "object", "additionalProperties": additional, "properties": properties}
-    if required:
-        schema["required"] = list(required)
-    schema.update(extra)
-    return schema
-
-
-def array(items: dict, **extra) -> dict:
-    return {"type": "array", "items": items, **extra}
-
-
-STRING = {"type": "string"}
-BOOLEAN = {"type": "boolean"}
-DATE_TIME = {"type": "string", "format": "date-time"}
-ANY_OBJECT = {"type": "object", "additionalProperties": True}
-DELIVERY_METHOD = {"type": "string", "enum": ["text", "voice"]}
-# Our sending API's numbers: E.164 (+, country code, up to 15 digits) and valid in that country's
-# numbering plan (libphonenumber), which no pattern can say: hence the "e164" format. Spaces and
-# dashes between the digits are tolerated (removed). Auth0's own fields (a try's `to`, a template
-# `from`) take any string, as Auth0 does, so they carry neither.
-E164_PATTERN = r"^\+[1-9][0-9]{7,14}$"
-PHONE_NUMBER = {
-    "type": "string",
-    "pattern": E164_PATTERN,
-    "format": "e164",
-    "description": "A phone number in E.164 form, valid in its country's numbering plan.",
-}
-# An alphanumeric sender ID: up to 11 letters, digits and spaces, at least one letter.
-ALPHANUMERIC_SENDER = {
-    "type": "string",
-    "pattern": r"^[A-Za-z0-9 ]*[A-Za-z][A-Za-z0-9 ]*$",
-    "minLength": 1,
-    "maxLength": 11,
-}
-
-# Which shape applies depends on ``name`` (the body's, else the stored provider's); the view
-# checks it against that one schema, so the error names the field that is wrong.
-BY_NAME_CONFIGURATION = {
-    "type": "object",
-    "description": "TwilioConfiguration when name is twilio, CustomConfiguration when custom. "
-    "Replaced as a whole.",
-}
-BY_NAME_CREDENTIALS = {
-    "type": "object",
-    "description": "TwilioCredentials ({auth_token}) when name is twilio, {} when custom. "
-    "Stored encrypted, never returned.",
-}
+from phoneprovider.api.schema_parts import (  # noqa: F401 - also imported from here
+    ALPHANUMERIC_SENDER,
+    ANY_OBJECT,
+    BOOLEAN,
+    BY_NAME_CONFIGURATION,
+    BY_NAME_CREDENTIALS,
+    DATE_TIME,
+    DELIVERY_METHOD,
+    E164_PATTERN,
+    MESSAGE_TYPES,
+    NOT_BLANK,
+    PHONE_NUMBER,
+    RUNTIME,
+    STRING,
+    TRIGGER_IDS,
+    array,
+    obj,
+    ref,
+    shapes_by_name,
+)
+from phoneprovider.api.schemas_sending import SENDING_COMPONENTS
+from phoneprovider.services import actions as action_rules
 
 _PAGING = {
     "total": {"type": "integer"},
@@ -82,7 +46,7 @@ COMPONENTS: dict[str, dict] = {
     "PhoneProviderName": {"type": "string", "enum": ["twilio", "custom"]},
     "TwilioConfiguration": obj(
         {
-            "sid": {"type": "string", "minLength": 1, "maxLength": 64},
+            "sid": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NOT_BLANK},
             "default_from": {"type": "string", "maxLength": 32},
             "mssid": {"type": "string", "maxLength": 64},
             "delivery_methods": array(DELIVERY_METHOD, minItems=1),
@@ -110,6 +74,7 @@ COMPONENTS: dict[str, dict] = {
         },
         required=("name", "credentials"),
         additional=True,
+        allOf=shapes_by_name(create=True),
     ),
     "UpdatePhoneProviderRequest": obj(
         {
@@ -119,6 +84,7 @@ COMPONENTS: dict[str, dict] = {
             "credentials": BY_NAME_CREDENTIALS,
         },
         minProperties=1,
+        allOf=shapes_by_name(create=False),
     ),
     "PhoneProvider": obj(
         {
@@ -145,7 +111,7 @@ COMPONENTS: dict[str, dict] = {
     # --- Configuration as code (ours; Auth0 has no equivalent) ----------------------------------
     "PhoneConfig": obj(
         {
-            "version": {"type": "integer"},
+            "version": {"type": "integer", "const": 1},
             "provider": ANY_OBJECT,
             "templates": ANY_OBJECT,
             "action": ANY_OBJECT,
@@ -221,7 +187,22 @@ COMPONENTS: dict[str, dict] = {
     "TemplateTryResponse": obj({"message": STRING}, required=("message",), additional=True),
     # --- Actions -------------------------------------------------------------------------------
     "ActionTriggerRef": obj(
-        {"id": {"type": "string", "enum": TRIGGER_IDS}, "version": STRING}, required=("id",)
+        {
+            "id": {"type": "string", "enum": TRIGGER_IDS},
+            "version": {
+                "type": "string",
+                "description": "v1 for custom-phone-provider, v2 for "
+                "send-phone-message; left out, the trigger's version.",
+            },
+        },
+        required=("id",),
+        allOf=[
+            {
+                "if": {"properties": {"id": {"const": trigger}}},
+                "then": {"properties": {"version": {"const": version}}},
+            }
+            for trigger, version in action_rules.TRIGGER_VERSIONS.items()
+        ],
     ),
     "ActionTrigger": obj(
         {
@@ -236,13 +217,35 @@ COMPONENTS: dict[str, dict] = {
         required=("id",),
     ),
     "Dependency": obj(
-        {"name": {"type": "string", "minLength": 1}, "version": STRING, "registry_url": STRING},
+        {
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": action_rules.NPM_NAME_MAX,
+                "pattern": action_rules.NPM_NAME.pattern,
+                "not": {"pattern": "(^|/)(node_modules|favicon\\.ico)$"},
+                "description": "An npm package name; each name once per Action.",
+            },
+            "version": {"type": "string", "pattern": action_rules.NPM_VERSION.pattern},
+            "registry_url": STRING,
+        },
         required=("name",),
     ),
     "SecretRequest": obj(
         {
-            "name": {"type": "string", "minLength": 1, "maxLength": 128},
-            "value": {"type": "string", "maxLength": 4096},
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": action_rules.MAX_SECRET_NAME,
+                "pattern": action_rules.SECRET_NAME.pattern,
+                "not": {"enum": sorted(action_rules.RESERVED_SECRET_NAMES)},
+                "description": "Letters, digits and underscores; each name once per Action.",
+            },
+            "value": {
+                "type": "string",
+                "maxLength": action_rules.MAX_SECRET_VALUE,
+                "description": "Required for a secret the Action does not have yet.",
+            },
         },
         required=("name",),
         additional=True,
@@ -250,12 +253,17 @@ COMPONENTS: dict[str, dict] = {
     "SecretResponse": obj({"name": STRING, "updated_at": DATE_TIME}),
     "CreateActionRequest": obj(
         {
-            "name": {"type": "string", "minLength": 1, "maxLength": 255},
+            "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": NOT_BLANK},
             "supported_triggers": array(ref("ActionTriggerRef"), minItems=1, maxItems=1),
-            "code": {"type": "string", "maxLength": 100 * 1024},
-            "runtime": STRING,
+            "code": {
+                "type": "string",
+                "maxLength": 100 * 1024,
+                "description": "With deploy: true, it must parse and export the trigger's "
+                "async handler.",
+            },
+            "runtime": RUNTIME,
             "dependencies": array(ref("Dependency")),
-            "secrets": array(ref("SecretRequest"), maxItems=30),
+            "secrets": array(ref("NewSecretRequest"), maxItems=30),
             "modules": array(ANY_OBJECT, maxItems=0),
             "deploy": BOOLEAN,
         },
@@ -263,10 +271,10 @@ COMPONENTS: dict[str, dict] = {
     ),
     "UpdateActionRequest": obj(
         {
-            "name": {"type": "string", "minLength": 1, "maxLength": 255},
+            "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": NOT_BLANK},
             "supported_triggers": array(ref("ActionTriggerRef"), minItems=1, maxItems=1),
             "code": {"type": "string", "maxLength": 100 * 1024},
-            "runtime": STRING,
+            "runtime": RUNTIME,
             "dependencies": array(ref("Dependency")),
             "secrets": array(ref("SecretRequest"), maxItems=30),
             "modules": array(ANY_OBJECT, maxItems=0),
@@ -398,105 +406,10 @@ COMPONENTS: dict[str, dict] = {
             "updated_at": DATE_TIME,
         }
     ),
-    # --- Sending API (ours; Auth0 has no equivalent) -------------------------------------------
-    "SendMessageRequest": obj(
-        {
-            "to": {**PHONE_NUMBER, "maxLength": 32},
-            "message_type": {"type": "string", "enum": MESSAGE_TYPES},
-            "delivery_method": DELIVERY_METHOD,
-            "code": {"type": "string", "maxLength": 64},
-            "locale": {"type": "string", "maxLength": 16},
-            "from": {
-                "anyOf": [PHONE_NUMBER, ALPHANUMERIC_SENDER],
-                "description": "The sender: an E.164 number or an alphanumeric sender ID.",
-            },
-            "user": ANY_OBJECT,
-            "client": ANY_OBJECT,
-            "organization": ANY_OBJECT,
-            "request": ANY_OBJECT,
-            "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 255},
-        },
-        required=("to",),
-    ),
-    "SendMessageBatchRequest": obj(
-        {"messages": array(ref("SendMessageRequest"), minItems=1, maxItems=1000)},
-        required=("messages",),
-    ),
-    "MessageBatchResult": obj(
-        {
-            "messages": array(
-                {
-                    "oneOf": [ref("Message"), obj({"error": ref("Error")}, required=("error",))],
-                    "description": "The message (new, or the earlier one with the same "
-                    "idempotency_key), or the error that refused this item.",
-                }
-            )
-        }
-    ),
-    "MessageAttempt": obj(
-        {
-            "number": {"type": "integer"},
-            "provider": STRING,
-            "outcome": STRING,
-            "error": STRING,
-            "provider_message_id": STRING,
-            "execution_id": {"type": ["string", "null"]},
-            "started_at": DATE_TIME,
-            "ended_at": {"type": ["string", "null"], "format": "date-time"},
-        }
-    ),
-    "Message": obj(
-        {
-            "id": STRING,
-            "status": {
-                "type": "string",
-                "enum": [
-                    "queued",
-                    "sending",
-                    "sent",
-                    "delivered",
-                    "undelivered",
-                    "failed",
-                    "dropped",
-                    "blocked",
-                ],
-            },
-            "reason": STRING,
-            "to": STRING,
-            "message_type": STRING,
-            "delivery_method": STRING,
-            "provider": STRING,
-            "provider_message_id": STRING,
-            "limit_rule": {"type": ["string", "null"]},
-            "failed_over": {"type": "boolean"},
-            "idempotency_key": {"type": ["string", "null"]},
-            "attempts": array(ref("MessageAttempt")),
-            "created_at": DATE_TIME,
-            "updated_at": DATE_TIME,
-            "sent_at": {"type": ["string", "null"], "format": "date-time"},
-            "finished_at": {"type": ["string", "null"], "format": "date-time"},
-        }
-    ),
-    "NumberErasure": obj(
-        {
-            "number": {"type": "string", "description": "The number, masked: +1415555••00."},
-            "messages_removed": {"type": "integer"},
-            "attempts_removed": {"type": "integer"},
-            "executions_removed": {"type": "integer"},
-            "audit_entries_masked": {
-                "type": "integer",
-                "description": "Audit entries that mentioned the number and now name it masked.",
-            },
-        },
-        required=(
-            "number",
-            "messages_removed",
-            "attempts_removed",
-            "executions_removed",
-            "audit_entries_masked",
-        ),
-    ),
+    **SENDING_COMPONENTS,
 }
+# A new Action has no secrets yet: each one listed needs its value.
+COMPONENTS["NewSecretRequest"] = {**COMPONENTS["SecretRequest"], "required": ["name", "value"]}
 
 # Query strings: each parameter with its schema (values arrive as text and are coerced).
 QUERY_PAGING = {

@@ -22,7 +22,7 @@ MAX_SECRETS = 30
 MAX_SECRET_NAME = 128
 MAX_SECRET_VALUE = 4096
 MAX_VERSIONS_KEPT = 50
-_SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Names a handler would read as Object.prototype's, not as a secret (event.secrets.constructor).
 RESERVED_SECRET_NAMES = frozenset(
     [
@@ -46,10 +46,10 @@ RUNTIMES = ("node12", "node16", "node18", "node18-actions", "node22")
 DEFAULT_RUNTIME = "node22"
 # npm's rules for a package name (validate-npm-package-name): lower case, URL-safe, ≤ 214
 # characters, not starting with "." or "_", optionally @scope/.
-_NPM_NAME = re.compile(r"^(?:@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9-~][a-z0-9-._~]*$")
+NPM_NAME = re.compile(r"^(?:@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9-~][a-z0-9-._~]*$")
 NPM_NAME_MAX = 214
 # A version, range, tag or npm: alias; no spaces, no path tricks.
-_NPM_VERSION = re.compile(r"^[A-Za-z0-9.^~<>=*|+@:_-]{0,128}$")
+NPM_VERSION = re.compile(r"^[A-Za-z0-9.^~<>=*|+@:_-]{0,128}$")
 
 TRIGGER_VERSIONS = {
     Action.Trigger.CUSTOM_PHONE_PROVIDER: "v1",
@@ -85,7 +85,7 @@ def code_load_check(code: str, trigger_id: str, packages: list | None = None) ->
 
 def _secret_name_check(name: str) -> str:
     name = (name or "").strip()
-    if not name or len(name) > MAX_SECRET_NAME or not _SECRET_NAME.match(name):
+    if not name or len(name) > MAX_SECRET_NAME or not SECRET_NAME.match(name):
         raise ValidationError(
             "A secret name has letters, digits and underscores, starts with a letter or "
             f"underscore, and is at most {MAX_SECRET_NAME} characters.",
@@ -152,7 +152,7 @@ def _dependencies_clean(dependencies) -> list[dict]:
         name, version = str(d["name"]), str(d.get("version", ""))
         if (
             len(name) > NPM_NAME_MAX
-            or not _NPM_NAME.match(name)
+            or not NPM_NAME.match(name)
             or name.split("/")[-1] in ("node_modules", "favicon.ico")
         ):
             raise ValidationError(
@@ -161,7 +161,7 @@ def _dependencies_clean(dependencies) -> list[dict]:
                 "characters).",
                 field="dependencies",
             )
-        if not _NPM_VERSION.match(version):
+        if not NPM_VERSION.match(version):
             raise ValidationError(
                 f"{version!r} is not a version of {name}: a version, range or tag, at most 128 "
                 "characters, no spaces or slashes.",

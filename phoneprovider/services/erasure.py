@@ -124,9 +124,10 @@ def _mask_audit_entries(number: str, digits: str) -> int:
 def number_erase(number: str, *, actor: str) -> Erasure:
     """Erase what is kept about ``number`` (E.164); record one audit entry. Returns the counts.
 
-    Raises ``ValidationError`` (field ``e164``) for anything that is not a valid number.
+    Raises ``ValidationError`` (field ``e164``) for anything not in E.164 form. A number no
+    longer valid in its country's plan is still erased: it may have been stored while it was.
     """
-    number = normalize_e164(number, field="e164")
+    number = normalize_e164(number, field="e164", require_valid=False)
     digits = number.lstrip("+")
     messages, attempts, executions = _erase_messages(number, digits)
     executions += _erase_executions(digits)

@@ -42,7 +42,7 @@ def test_delete_erases_the_numbers_messages_and_answers_the_counts(api_as, spell
     assert entry.changes["messages_removed"] == 2
 
 
-@pytest.mark.parametrize("number", ["4155550100", "+1415", "%2B999999999", "not-a-number"])
+@pytest.mark.parametrize("number", ["4155550100", "+1415", "%2B0999999999", "not-a-number"])
 def test_an_invalid_number_is_auth0s_path_validation_error(api, number):
     message = _stored(NUMBER)
     body = assert_error(

@@ -4,7 +4,7 @@ from phoneprovider import selectors
 from phoneprovider.api import serializers as out
 from phoneprovider.api.base import ApiView, operation, respond
 from phoneprovider.api.errors import path_error
-from phoneprovider.api.schemas import PHONE_NUMBER
+from phoneprovider.api.schema_parts import E164_SHAPED
 from phoneprovider.errors import ApplicationError, ValidationError
 from phoneprovider.models import MessageType
 from phoneprovider.services import erasure as erasure_services
@@ -102,7 +102,7 @@ class NumberMessagesView(ApiView):
         "Erase everything kept about a phone number",
         tag=MESSAGES,
         response="NumberErasure",
-        path={"e164": PHONE_NUMBER},
+        path={"e164": E164_SHAPED},
         description="Deletes every message sent to the number (or mentioning it) with its "
         "attempts and executions, test executions that mention it, and its abuse-limit counts; "
         "audit entries that mention it keep the number masked. Writes one audit entry naming "
