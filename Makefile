@@ -1,6 +1,8 @@
 # phoneprovider — `make run` to serve the dashboard with a worker, `make test` to test.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# The newest of Python 3.13, 3.12 and 3.11 that runs here (a pyenv shim without that version
+# installed does not count); PYTHON=... picks another.
+PYTHON ?= $(firstword $(foreach p,python3.13 python3.12 python3.11,$(if $(shell $(p) -c "" 2>/dev/null && echo ok),$(p))) python3.11)
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
