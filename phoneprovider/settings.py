@@ -243,6 +243,9 @@ TENANT_NAME = env.str("TENANT_NAME", default="phoneprovider")
 TENANT_FRIENDLY_NAME = env.str("TENANT_FRIENDLY_NAME", default="My Company")
 MESSAGE_CLAIM_SECONDS = env.int("MESSAGE_CLAIM_SECONDS", default=120)
 MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=6)
+# Messages one delivery task claims and sends side by side (services/delivery.py); a full batch
+# wakes another worker for the next one.
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=32)
 
 LOGGING = {
     "version": 1,

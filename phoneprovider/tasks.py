@@ -1,13 +1,22 @@
 """Celery tasks: each takes ids, calls one service, and returns."""
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from phoneprovider.services import delivery, executions, queue, retention
 
 
-@shared_task(name=queue.DELIVER_MESSAGE)
-def message_deliver_task(message_pk: int) -> None:
-    delivery.message_deliver(message_pk)
+@shared_task(name=queue.DELIVER_DUE)
+def deliver_due_task() -> None:
+    queue.deliveries_awake()
+    delivery.deliver_due()
+
+
+@worker_ready.connect
+def lower_a_stale_wake_flag(**_) -> None:
+    """A wake flag raised for a task that was purged or lost would hold back wake-ups until it
+    expires; a starting worker lowers it (at worst one extra task is sent)."""
+    queue.deliveries_awake()
 
 
 @shared_task(name=queue.SWEEP_MESSAGES, acks_late=False)

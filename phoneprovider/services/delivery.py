@@ -4,6 +4,7 @@ backoff, the sweeper that puts lost work back, and delivery receipts."""
 import logging
 import random
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -32,35 +33,61 @@ RETRY_BASE_SECONDS = 2
 RETRY_CAP_SECONDS = 120
 
 
-def _claim(message_pk: int) -> PhoneMessage | None:
-    """queued → sending, only if due and nobody else holds it. Returns the claimed row."""
+def _claim_due(limit: int, only_pk: int | None = None) -> list[PhoneMessage]:
+    """queued → sending for up to ``limit`` due messages nobody else holds, oldest first.
+
+    ``SKIP LOCKED`` lets several workers claim side by side without waiting on each other's
+    rows (SQLite, which has one writer at a time, ignores it). Three statements per batch.
+    """
     now = timezone.now()
-    claimed = (
-        PhoneMessage.objects.filter(pk=message_pk, status=Status.QUEUED)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(
-            status=Status.SENDING,
-            claim_expires_at=now + timedelta(seconds=settings.MESSAGE_CLAIM_SECONDS),
-            attempt_count=F("attempt_count") + 1,
-            updated_at=now,
-        )
+    due = PhoneMessage.objects.filter(status=Status.QUEUED).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
-    if not claimed:
-        return None
-    return PhoneMessage.objects.get(pk=message_pk)
+    if only_pk is not None:
+        due = due.filter(pk=only_pk)
+    pks = list(
+        due.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)[:limit]
+    )
+    if not pks:
+        return []
+    PhoneMessage.objects.filter(pk__in=pks).update(
+        status=Status.SENDING,
+        claim_expires_at=now + timedelta(seconds=settings.MESSAGE_CLAIM_SECONDS),
+        attempt_count=F("attempt_count") + 1,
+        updated_at=now,
+    )
+    return list(PhoneMessage.objects.filter(pk__in=pks).order_by("pk"))
 
 
-def _finish(message: PhoneMessage, status: str, reason: str = "", **fields) -> None:
+# The fields a finished (or re-queued) attempt changes on its message: one bulk update per batch.
+_OUTCOME_FIELDS = [
+    "status",
+    "reason",
+    "claim_expires_at",
+    "finished_at",
+    "provider_message_id",
+    "sent_at",
+    "next_attempt_at",
+    "updated_at",
+]
+
+
+def _set_outcome(message: PhoneMessage, status: str, reason: str = "", **fields) -> None:
+    """Move a claimed message on, in memory; the caller saves it (alone or in bulk)."""
+    now = timezone.now()
     message.status = status
     message.reason = reason[:REASON_MAX]
     message.claim_expires_at = None
-    changed = ["status", "reason", "claim_expires_at", "updated_at", *fields]
+    message.updated_at = now
     if status in PhoneMessage.FINAL_STATUSES:
-        message.finished_at = timezone.now()
-        changed.append("finished_at")
+        message.finished_at = now
     for name, value in fields.items():
         setattr(message, name, value)
-    message.save(update_fields=changed)
+
+
+def _finish(message: PhoneMessage, status: str, reason: str = "", **fields) -> None:
+    _set_outcome(message, status, reason, **fields)
+    message.save(update_fields=_OUTCOME_FIELDS)
 
 
 def retry_delay(attempt: int) -> float:
@@ -68,19 +95,24 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(0, min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempt - 1)))
 
 
-def _send(config: Snapshot, provider: PhoneProvider, message: PhoneMessage) -> SendResult:
+Handler = tuple[object, dict[str, str]]  # (deployed ActionVersion or None, its secrets)
+
+
+def _send(provider: PhoneProvider, handler: Handler, message: PhoneMessage) -> SendResult:
+    """One provider call. Runs in a sender thread: no database access here (the handler and its
+    secrets are read once per batch, before the threads start)."""
     if provider.name == PhoneProvider.Name.TWILIO:
         return twilio.send(provider, message)
-    version, secrets = config.custom_handler()
+    version, secrets = handler
     if version is None:
         return SendResult("failed", "The custom provider has no deployed Action.")
     return custom.send(message, version, secrets)
 
 
-def _execution_record(result: SendResult, code: str = "") -> Execution | None:
+def _execution_build(result: SendResult, code: str = "") -> Execution | None:
     if result.execution is None:
         return None
-    return Execution.objects.create(
+    return Execution(
         action_id=result.version.action_id if result.version else None,
         version=result.version,
         kind=Execution.Kind.DELIVERY,
@@ -89,33 +121,75 @@ def _execution_record(result: SendResult, code: str = "") -> Execution | None:
     )
 
 
-def message_deliver(message_pk: int) -> PhoneMessage | None:
-    """Deliver one message once: claim it, record the attempt, call the provider, move it on."""
+_sender_pool: ThreadPoolExecutor | None = None
+
+
+def _send_all(provider: PhoneProvider, handler: Handler, batch: list[PhoneMessage]) -> list:
+    """Send a batch side by side: the sandbox runs many executions at once and Twilio calls
+    wait on the network, so one slow gateway answer doesn't hold up the rest of the batch."""
+    global _sender_pool
+    if len(batch) == 1:
+        return [_send_safely(batch[0], lambda: _send(provider, handler, batch[0]))]
+    if _sender_pool is None:  # per process, after the worker's fork
+        _sender_pool = ThreadPoolExecutor(
+            settings.DELIVERY_BATCH_SIZE, thread_name_prefix="phoneprovider-send"
+        )
+    return list(
+        _sender_pool.map(
+            lambda message: _send_safely(message, lambda: _send(provider, handler, message)),
+            batch,
+        )
+    )
+
+
+def deliver_due(*, limit: int | None = None, only_pk: int | None = None) -> list[PhoneMessage]:
+    """Deliver what is due, once: claim a batch, record its attempts, send it concurrently,
+    write the outcomes in bulk, fail over where the policy says so. Returns the claimed rows."""
+    limit = limit or settings.DELIVERY_BATCH_SIZE
     config = Snapshot()
     provider = config.provider()
-    # The claim and its attempt row commit together: one durable write before the send.
+    # The claims and their attempt rows commit together: one durable write before the sends.
     with transaction.atomic():
-        message = _claim(message_pk)
-        if message is None:
-            return None  # already taken, finished, or not yet due
-        if message.attempt_count > settings.MESSAGE_MAX_ATTEMPTS:
-            _finish(
-                message,
-                Status.FAILED,
-                f"Gave up after {settings.MESSAGE_MAX_ATTEMPTS} attempts that did not finish.",
-            )
-            return message
-        if provider is None or provider.disabled:
-            _finish(message, Status.FAILED, "No enabled phone provider is configured.")
-            return message
-        attempt = DeliveryAttempt.objects.create(
-            message=message, number=message.attempt_count, provider_name=provider.name
+        batch = _claim_due(limit, only_pk)
+        sendable = []
+        for message in batch:
+            if message.attempt_count > settings.MESSAGE_MAX_ATTEMPTS:
+                _finish(
+                    message,
+                    Status.FAILED,
+                    f"Gave up after {settings.MESSAGE_MAX_ATTEMPTS} attempts that did not finish.",
+                )
+            elif provider is None or provider.disabled:
+                _finish(message, Status.FAILED, "No enabled phone provider is configured.")
+            else:
+                sendable.append(message)
+        attempts = DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(message=m, number=m.attempt_count, provider_name=provider.name)
+            for m in sendable
         )
-    result = _send_safely(message, lambda: _send(config, provider, message))
-    _record_result(message, attempt, result)
-    if _should_fail_over(config, provider, message):
-        _fail_over(provider, message)
-    return message
+    if only_pk is None and len(batch) == limit:
+        queue.deliveries_wake()  # more may be due: let an idle worker claim them now
+    if not sendable:
+        return batch
+    try:
+        custom_provider = provider.name == PhoneProvider.Name.CUSTOM
+        handler = config.custom_handler() if custom_provider else (None, {})
+    except SecretUnavailable as exc:  # the operator can put the old key back: retried till then
+        logger.error("Delivery of %d message(s): %s", len(sendable), exc.message)
+        results = [SendResult("retry", exc.message) for _ in sendable]
+    else:
+        results = _send_all(provider, handler, sendable)
+    _record_results(list(zip(sendable, attempts, results, strict=True)))
+    for message in sendable:
+        if _should_fail_over(config, provider, message):
+            _fail_over(provider, message)
+    return batch
+
+
+def message_deliver(message_pk: int) -> PhoneMessage | None:
+    """Deliver this one message if it is due and nobody holds it (tests and tools)."""
+    batch = deliver_due(limit=1, only_pk=message_pk)
+    return batch[0] if batch else None
 
 
 def _send_safely(message: PhoneMessage, send: Callable[[], SendResult]) -> SendResult:
@@ -154,42 +228,69 @@ def _fail_over(provider: PhoneProvider, message: PhoneMessage) -> None:
         result = SendResult("failed", result.reason)
     if result.outcome == "failed":
         result.reason = f"Custom provider: {custom_reason} Twilio failover: {result.reason}"
-    _record_result(message, attempt, result)
+    _record_results([(message, attempt, result)])
+
+
+_ATTEMPT_OUTCOMES = {
+    "sent": DeliveryAttempt.Outcome.SENT,
+    "delivered": DeliveryAttempt.Outcome.SENT,
+    "retry": DeliveryAttempt.Outcome.RETRY,
+    "failed": DeliveryAttempt.Outcome.FAILED,
+    "dropped": DeliveryAttempt.Outcome.DROPPED,
+}
 
 
 @transaction.atomic
-def _record_result(
-    message: PhoneMessage, attempt: DeliveryAttempt, result: SendResult
-) -> PhoneMessage:
-    if not list(PhoneMessage.objects.select_for_update().filter(pk=message.pk).values("pk")):
-        # Erased while it was being sent (services.erasure): nothing is to be kept about it.
-        return message
+def _record_results(done: list[tuple[PhoneMessage, DeliveryAttempt, SendResult]]) -> None:
+    """Write a batch's attempts, executions and message states: a few statements per batch."""
+    locked = PhoneMessage.objects.select_for_update().filter(pk__in=[m.pk for m, _, _ in done])
+    present = set(locked.values_list("pk", flat=True))
+    # Erased while it was being sent (services.erasure): nothing is to be kept about it.
+    done = [row for row in done if row[0].pk in present]
+    if not done:
+        return
     now = timezone.now()
-    attempt.execution = _execution_record(
-        result, "" if is_undecryptable(message.code) else message.code
+    executions = {
+        message.pk: execution
+        for message, _, result in done
+        if (
+            execution := _execution_build(
+                result, "" if is_undecryptable(message.code) else message.code
+            )
+        )
+    }
+    Execution.objects.bulk_create(executions.values())
+    retries = []
+    for message, attempt, result in done:
+        attempt.execution = executions.get(message.pk)
+        attempt.outcome = _ATTEMPT_OUTCOMES[result.outcome]
+        attempt.error = result.reason[:REASON_MAX]
+        attempt.provider_message_id = result.provider_message_id
+        attempt.ended_at = now
+        if (delay := _set_message_outcome(message, result, now)) is not None:
+            retries.append((message.pk, delay))
+    DeliveryAttempt.objects.bulk_update(
+        [attempt for _, attempt, _ in done],
+        ["execution", "outcome", "error", "provider_message_id", "ended_at"],
     )
-    attempt.outcome = {
-        "sent": DeliveryAttempt.Outcome.SENT,
-        "delivered": DeliveryAttempt.Outcome.SENT,
-        "retry": DeliveryAttempt.Outcome.RETRY,
-        "failed": DeliveryAttempt.Outcome.FAILED,
-        "dropped": DeliveryAttempt.Outcome.DROPPED,
-    }[result.outcome]
-    attempt.error = result.reason[:REASON_MAX]
-    attempt.provider_message_id = result.provider_message_id
-    attempt.ended_at = now
-    attempt.save(update_fields=["execution", "outcome", "error", "provider_message_id", "ended_at"])
+    PhoneMessage.objects.bulk_update([message for message, _, _ in done], _OUTCOME_FIELDS)
+    transaction.on_commit(
+        lambda: [queue.message_enqueue(pk, countdown=delay) for pk, delay in retries]
+    )
 
+
+def _set_message_outcome(message: PhoneMessage, result: SendResult, now) -> float | None:
+    """Where an attempt's result leaves its message; the retry delay when it goes round again."""
     if result.outcome in ("sent", "delivered"):
-        _finish(
+        _set_outcome(
             message, result.outcome, provider_message_id=result.provider_message_id, sent_at=now
         )
     elif result.outcome == "dropped":
-        _finish(message, Status.DROPPED, result.reason)
+        _set_outcome(message, Status.DROPPED, result.reason)
     elif result.outcome == "failed":
-        _finish(message, Status.FAILED, result.reason)
+        _set_outcome(message, Status.FAILED, result.reason)
     elif message.attempt_count >= settings.MESSAGE_MAX_ATTEMPTS:
-        _finish(
+        _set_outcome(
             message,
             Status.FAILED,
             f"Retries exhausted after {message.attempt_count} attempts: {result.reason}",
@@ -200,21 +301,21 @@ def _record_result(
         if message.code and due > message.created_at + timedelta(
             seconds=settings.MESSAGE_CODE_TTL_SECONDS
         ):
-            _finish(
+            _set_outcome(
                 message,
                 Status.FAILED,
                 f"Not retried: the code would be stale by the next attempt. {result.reason}",
             )
         else:
-            _finish(message, Status.QUEUED, result.reason, next_attempt_at=due)
-            transaction.on_commit(lambda: queue.message_enqueue(message.pk, countdown=delay))
-    return message
+            _set_outcome(message, Status.QUEUED, result.reason, next_attempt_at=due)
+            return delay
+    return None
 
 
 def message_sweep() -> dict:
     """Put lost work back on the queue: expired claims and queued rows whose enqueue was lost."""
     now = timezone.now()
-    requeued = expired = 0
+    expired = 0
     with transaction.atomic():
         stuck = list(
             PhoneMessage.objects.select_for_update(skip_locked=True)
@@ -240,9 +341,9 @@ def message_sweep() -> dict:
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .values_list("pk", flat=True)[:1000]
     )
-    for pk in stuck + due:
-        queue.message_enqueue(pk)
-        requeued += 1
+    requeued = len(stuck) + len(due)
+    if requeued:
+        queue.deliveries_wake()  # one wake-up claims them all, in batches
     pruned = limits.limits_prune()
     health.sweep_recorded()
     return {"expired_claims": expired, "requeued": requeued, "limit_windows_pruned": pruned}

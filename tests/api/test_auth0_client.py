@@ -63,7 +63,7 @@ def test_auth0_python_sdk_runs_the_setup_sequence(
 
     monkeypatch.setattr("phoneprovider.providers.custom.run", not_here)
     ran_before = celery_worker.log().count("phoneprovider.run_execution")
-    delivered_before = celery_worker.log().count("phoneprovider.deliver_message")
+    delivered_before = celery_worker.log().count("phoneprovider.deliver_due")
 
     gateway.expect_request("/sms", method="POST").respond_with_json({"ok": True})
     # Our own httpx client, closed at the end: a kept-alive connection would hold the live
@@ -185,7 +185,7 @@ def test_auth0_python_sdk_runs_the_setup_sequence(
     assert PhoneMessage.objects.filter(is_test=True).count() == 2
     # The worker, not this process, ran the test and delivered both messages.
     assert celery_worker.log().count("phoneprovider.run_execution") > ran_before
-    assert celery_worker.log().count("phoneprovider.deliver_message") > delivered_before
+    assert celery_worker.log().count("phoneprovider.deliver_due") > delivered_before
     assert set(
         AuditEntry.objects.exclude(object_type="api_token").values_list("actor", flat=True)
     ) == {"terraform"}

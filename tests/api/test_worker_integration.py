@@ -85,7 +85,7 @@ def test_provider_try_sends_through_the_worker(
     celery_worker, api: Api, gateway, custom_setup, not_in_web_process
 ):
     _, provider = custom_setup
-    before = _task_count(celery_worker, "deliver_message")
+    before = _task_count(celery_worker, "deliver_due")
     response = api.post(f"/branding/phone/providers/{provider['id']}/try", {"to": "+14155550199"})
     assert response.status_code == 202, response.content
 
@@ -98,7 +98,7 @@ def test_provider_try_sends_through_the_worker(
     status = api.get(f"/phone/messages/{message.public_id}").json()
     assert status["status"] == "delivered"
     assert status["attempts"][0]["outcome"] == "sent"
-    assert _task_count(celery_worker, "deliver_message") > before
+    assert _task_count(celery_worker, "deliver_due") > before
 
 
 def test_template_try_sends_the_template_through_the_worker(

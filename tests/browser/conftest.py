@@ -146,7 +146,7 @@ class WorkerTasks:
     leave the worker's log as it was.
     """
 
-    NAMES = ("phoneprovider.deliver_message", "phoneprovider.run_execution")
+    NAMES = ("phoneprovider.deliver_due", "phoneprovider.run_execution")
 
     def __init__(self, worker):
         self.worker = worker

@@ -55,7 +55,7 @@ def test_template_preview_send_messages_logs_and_limits(
     # --- Try: the saved template goes through the worker and the handler to the gateway -------
     dialog = try_template(page)
     expect(dialog.locator("#test-outcome")).to_contain_text("Delivered", timeout=45_000)
-    assert worker_tasks.ran("phoneprovider.deliver_message") == 1  # the worker process sent it
+    assert worker_tasks.ran("phoneprovider.deliver_due") == 1  # the worker process sent it
     message = PhoneMessage.objects.get()
     assert message.as_text.startswith("Hi , your My Company code is ")  # no user on a test send
     assert gateway.log and gateway.log[-1][0].get_json()["text"] == message.as_text
@@ -267,7 +267,7 @@ def test_failed_message_resent_from_its_page_is_delivered_by_the_worker(
         "Gateway accepted the message"
     )
     expect(page.get_by_role("button", name="Resend")).to_have_count(0)
-    assert worker_tasks.ran("phoneprovider.deliver_message") == 1
+    assert worker_tasks.ran("phoneprovider.deliver_due") == 1
     assert gateway.log[-1][0].get_json()["to"] == failed.recipient
     screenshot("27-message-resent", full_page=True)
     assert not [m for m in page.console_messages if m.startswith("pageerror")]

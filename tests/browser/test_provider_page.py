@@ -133,7 +133,7 @@ def test_custom_handler_written_in_the_editor_delivers_a_test_message(
     expect(dialog.get_by_label("Handler console output")).to_contain_text("gateway answered 200")
     screenshot("04-test-delivered")
     # Delivered by the real worker process off the broker, not in the web process.
-    assert worker_tasks.ran("phoneprovider.deliver_message") == 1
+    assert worker_tasks.ran("phoneprovider.deliver_due") == 1
 
     # The loopback gateway got the handler's request, with the secrets filled in.
     assert len(gateway.log) == 1, gateway.log

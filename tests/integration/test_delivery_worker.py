@@ -1,12 +1,14 @@
 """A real Celery worker process delivers messages to real HTTP servers on loopback."""
 
 import json
+import re
 
 import pytest
 
 from phoneprovider.models import Action, PhoneMessage
+from phoneprovider.services import limits
 from phoneprovider.services.actions import action_create, action_deploy, action_update
-from phoneprovider.services.messages import message_queue
+from phoneprovider.services.messages import message_queue, message_queue_batch
 from phoneprovider.services.providers import provider_save
 from tests.conftest import wait_for
 from tests.factories import TWILIO_SID, TwilioProviderFactory
@@ -178,3 +180,26 @@ def test_no_failover_when_the_switch_is_off(celery_worker, twilio_server):
     wait_for(_final(message), timeout=30)
     assert message.status == "failed" and not message.failed_over
     assert "down" in message.reason and twilio_server.log == []
+
+
+def test_a_burst_is_delivered_once_each_by_a_few_batched_tasks(celery_worker, gateway):
+    """Intake wakes the workers once for many messages; they claim them in batches."""
+    gateway.expect_request("/sms", method="POST").respond_with_json({"ok": True})
+    deploy_custom(gateway.url_for("/sms"))
+    limits.policy_update(actor="test", prefix_per_minute=0, global_per_minute=0)
+    received = re.compile(r"Task phoneprovider\.deliver_due\[[^\]]+\] received")
+    tasks_before = len(received.findall(celery_worker.log()))
+
+    burst = message_queue_batch([{"to": f"+1415555{i:04d}", "code": f"{i:06d}"} for i in range(60)])
+    assert all(isinstance(m, PhoneMessage) and m.status == "queued" for m in burst), burst
+    pks = [m.pk for m in burst]
+    wait_for(
+        lambda: PhoneMessage.objects.filter(pk__in=pks, status="delivered").count() == 60,
+        timeout=120,
+    )
+
+    keys = sorted(request.headers["Idempotency-Key"] for request, _ in gateway.log)
+    assert keys == sorted(m.public_id for m in burst)  # each message reached the gateway once
+    tasks = len(received.findall(celery_worker.log())) - tasks_before
+    print(f"60 messages delivered by {tasks} delivery task(s)")
+    assert tasks < 60

@@ -61,13 +61,11 @@ def sandbox_worker(django_db_setup, django_db_blocker, module_redis, tmp_path_fa
 @pytest.fixture(autouse=True)
 def enqueue_to_the_sandbox_worker(monkeypatch, module_redis):
     from phoneprovider.celery import app
-    from phoneprovider.tasks import message_deliver_task
+    from phoneprovider.tasks import deliver_due_task
 
     def enqueue(message_pk, countdown=None):
         with app.connection_for_write(module_redis) as connection:
-            message_deliver_task.apply_async(
-                (message_pk,), countdown=countdown, connection=connection
-            )
+            deliver_due_task.apply_async((), countdown=countdown, connection=connection)
 
     monkeypatch.setattr(queue, "message_enqueue", enqueue)
 
