@@ -54,7 +54,7 @@ def test_send_test_outcome_shows_right_after_the_gateway_answers(
             dialog.get_by_role("link", name="Send another").click()
             dialog.get_by_label("Phone number").fill(PHONE)
 
-    assert worker_tasks.ran("phoneprovider.deliver_message") == 2
+    assert worker_tasks.ran("phoneprovider.deliver_due") == 2
     assert PhoneMessage.objects.filter(status="delivered").count() == 2
     # The code is masked in what the dialog shows of the sent text.
     code = message.code
@@ -93,5 +93,5 @@ def test_send_test_shows_each_attempt_while_retries_run(
     expect(attempts).to_contain_text("Attempt 1 of 6 failed")
     message = PhoneMessage.objects.get()
     assert message.status == "delivered" and message.attempt_count >= 3
-    assert worker_tasks.ran("phoneprovider.deliver_message") >= 3
+    assert worker_tasks.ran("phoneprovider.deliver_due") >= 3
     screenshot("send-test-dialog-after-retries")
