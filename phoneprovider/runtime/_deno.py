@@ -98,7 +98,8 @@ def deno_dir() -> str:
     ``runtime.configure``: ``runtime`` reads no Django settings)."""
     default = os.path.join(tempfile.gettempdir(), "phoneprovider-deno")
     path = DENO_DIR or os.environ.get("DENO_DIR") or default
-    os.makedirs(path, exist_ok=True)
+    if not os.path.isdir(path):  # a stat, not a mkdir, on every execution
+        os.makedirs(path, exist_ok=True)
     return path
 
 
@@ -135,8 +136,13 @@ def environment() -> dict[str, str]:
 
 
 def registry_settings() -> dict[str, str]:
-    """npm's registry settings of this process (``NPM_CONFIG_REGISTRY``, either spelling)."""
-    return {k: v for k, v in os.environ.items() if k.upper() == "NPM_CONFIG_REGISTRY" and v}
+    """npm's registry settings of this process (``NPM_CONFIG_REGISTRY``, either spelling, as
+    ``_npm`` passes them to npm). Read on every execution: two look-ups, not a walk over the
+    whole environment."""
+    return {k: v for k in _REGISTRY_NAMES if (v := os.environ.get(k))}
+
+
+_REGISTRY_NAMES = ("NPM_CONFIG_REGISTRY", "npm_config_registry")
 
 
 _LOCAL_IMPORT = re.compile(r"^import \{[^}]*\} from '\./[\w.]+';\n", re.M)

@@ -11,7 +11,13 @@ import time
 
 from phoneprovider.runtime import _npm
 from phoneprovider.runtime._parse import syntax_error
-from phoneprovider.runtime._redact import Redactor, cap_logs, checked_cache_changes, mask_header
+from phoneprovider.runtime._redact import (
+    Redactor,
+    cap_logs,
+    checked_cache_changes,
+    mask_header,
+    redactor_for,
+)
 from phoneprovider.runtime._sandbox import GRACE_S, SandboxDied, get_pool, spec_for
 from phoneprovider.runtime._types import FetchFn, Limits, Outcome
 from phoneprovider.runtime.cache import CacheStore
@@ -70,7 +76,7 @@ def execute(
     t0 = time.perf_counter()
     limits = limits or Limits()
     secrets = dict(secrets or {})
-    redactor = Redactor(secrets)
+    redactor = redactor_for(secrets)
     stats: dict = {
         "total_ms": 0.0,
         "boot_ms": 0.0,

@@ -5,6 +5,7 @@ and ``api.cache`` writes checked again (the runtime process is not trusted to ha
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import time
@@ -93,6 +94,20 @@ class Redactor:
         if isinstance(value, dict):
             return {k: self.deep(v) for k, v in value.items()}
         return value
+
+
+def redactor_for(secrets: dict[str, str]) -> Redactor:
+    """A ``Redactor`` for these secrets, shared by executions with the same ones: building one
+    (every form of every secret, one pattern) costs more than a whole warm execution's host side."""
+    try:
+        return _cached_redactor(tuple(sorted(secrets.items())))
+    except TypeError:  # a value that cannot be a cache key (not a str: never redacted anyway)
+        return Redactor(secrets)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_redactor(items: tuple) -> Redactor:
+    return Redactor(dict(items))
 
 
 def mask_header(name: str, value: str) -> str:

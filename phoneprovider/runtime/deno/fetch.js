@@ -109,6 +109,9 @@ async function readLimited(resp, limit) {
     throw new FetchError(`The response is larger than ${limit} bytes`);
   }
   if (!resp.body) return new Uint8Array(0);
+  // A declared length within the limit is read in one go (the HTTP client stops at the
+  // declared length); otherwise chunk by chunk, counting.
+  if (Number.isFinite(len) && resp.headers.get('content-encoding') === null) return new Uint8Array(await resp.arrayBuffer());
   const reader = resp.body.getReader();
   const chunks = [];
   let total = 0;
@@ -137,14 +140,15 @@ function made(body, status, statusText, headers, url, redirected) {
   return resp;
 }
 
-async function network(ex, req, body, timeoutS) {
+async function network(ex, req, callerSignal, body, timeoutS) {
   const policy = ex.policy;
   const allowed = policy.allowed_networks || [];
   const maxRedirects = policy.max_redirects ?? 5;
   const limit = Math.min(ex.limits.max_response_bytes, policy.max_response_bytes ?? Infinity);
   const ours = new AbortController();
   const timer = hostSetTimeout(() => ours.abort(), timeoutS * 1000);
-  const signal = req.signal ? AbortSignal.any([req.signal, ours.signal]) : ours.signal;
+  // Every Request has a signal; combining is only worth its cost when the caller gave one.
+  const signal = callerSignal ? AbortSignal.any([callerSignal, ours.signal]) : ours.signal;
   let url = req.url, method = req.method, headers = [...req.headers], hops = 0;
   try {
     for (;;) {
@@ -234,7 +238,8 @@ export async function guardedFetch(ex, input, init, hostFetch) {
     } else {
       const left = Math.max(0.001, (ex.deadline - Date.now()) / 1000);
       const timeoutS = Math.min(ex.limits.fetch_timeout_s, ex.policy.timeout_s ?? Infinity, left);
-      resp = await network(ex, req, body, timeoutS);
+      const callerSignal = (init && init.signal) || (input instanceof RealRequest ? input.signal : null);
+      resp = await network(ex, req, callerSignal, body, timeoutS);
     }
     record.status = resp.status;
     return resp;
