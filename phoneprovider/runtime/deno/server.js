@@ -33,8 +33,13 @@ class Context {
     this.queue = Promise.resolve();
     this.dead = false;
     this.source = null;
+    this.runs = 0;
+    // The worker writes the number of the run it has started here: whether it took up the
+    // execution in hand can be read without a message back (one thread hop less per execution).
+    this.startedRun = new Int32Array(new SharedArrayBuffer(4));
     this.worker.onmessage = (e) => this.onMessage(e.data);
     this.worker.onerror = (e) => { e.preventDefault(); this.kill(); };
+    this.worker.postMessage({ op: 'started_flag', flag: this.startedRun });
   }
   onMessage(m) {
     if (m.op === 'fetch' && this.exec) {
@@ -66,6 +71,15 @@ class Context {
     this.worker.terminate();
     for (const w of this.waiters.splice(0)) w.resolve(null);
   }
+}
+
+const PENDING = Symbol('pending');
+// `promise`'s value, or PENDING after `ms` (the timer is cleared when the value comes first).
+function within(promise, ms) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(PENDING), Math.max(0, ms));
+    promise.then((v) => { clearTimeout(timer); resolve(v); });
+  });
 }
 
 function takeSpare() {
@@ -170,15 +184,16 @@ async function execute(req) {
     const t = performance.now();
     ctx.exec = { id: req.id, timeoutS: limits.fetch_timeout_s };
     running.set(req.id, ctx);
+    const run = ctx.runs = (ctx.runs % 0x7fffffff) + 1; // stays an Int32
     const done = ctx.next('done', deadline - Date.now());
     ctx.worker.postMessage({
-      op: 'run', trigger: req.trigger, event: req.event, cache: req.cache || {}, dry_run: req.dry_run,
+      op: 'run', run, trigger: req.trigger, event: req.event, cache: req.cache || {}, dry_run: req.dry_run,
       host_fetch: req.host_fetch, policy: req.policy, limits,
     });
     // Code a previous execution left running (an un-awaited loop) keeps the worker from
     // starting this one: replace the worker and run this execution on a fresh one.
-    const ack = await ctx.next('started', Math.min(IDLE_CHECK_MS, deadline - Date.now()));
-    if (!ack) {
+    let msg = await within(done, Math.min(IDLE_CHECK_MS, deadline - Date.now()));
+    if ((msg === PENDING || msg === null) && Atomics.load(ctx.startedRun, 0) !== run) {
       runawayLeft = true;
       running.delete(req.id);
       ctx.kill();
@@ -187,7 +202,7 @@ async function execute(req) {
       if (attempt === 0 && Date.now() < deadline) continue;
       return timedOut(res, null, limits, started, bootMs, warm);
     }
-    const msg = await done;
+    if (msg === PENDING) msg = await done;
     running.delete(req.id);
     ctx.exec = null;
     if (!msg) return timedOut(res, ctx, limits, started, bootMs, warm, req.key);

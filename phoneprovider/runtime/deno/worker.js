@@ -5,7 +5,9 @@
 //                           {op: 'run', ...payload}   one execution
 //                           {op: 'fetched', fid, resp}  answer to a host fetch
 //                           {op: 'snapshot'}          logs so far (for a timeout report)
-// Messages to server.js:    {op: 'defined', error?}, {op: 'started'}, {op: 'fetch', fid, req},
+//                           {op: 'started_flag', flag}  where to write the number of each run
+//                                                     it starts (shared memory, no message back)
+// Messages to server.js:    {op: 'defined', error?}, {op: 'fetch', fid, req},
 //                           {op: 'done', result}, {op: 'snapshot', snap}
 // The Node built-ins are imported while `Deno` is still whole: Deno's Node layer reads it while
 // it loads a module. `lockDown` (before any handler code is evaluated) then leaves the handler a
@@ -33,6 +35,9 @@ const nativeSetTimeout = globalThis.setTimeout;
 const nativeSetInterval = globalThis.setInterval;
 const nativeClearTimeout = globalThis.clearTimeout;
 const post = globalThis.postMessage.bind(globalThis);
+// Kept before lockDown removes Atomics: where this worker says which run it has started.
+const atomicsStore = Atomics.store;
+let startedRun = null;
 const format = nodeUtil.format;
 const dateNow = Date.now;
 const encoder = new TextEncoder();
@@ -262,7 +267,7 @@ function loadModule(exportName) {
 }
 
 function run(p) {
-  post({ op: 'started' });
+  if (startedRun) atomicsStore(startedRun, 0, p.run);
   const ex = {
     t0: dateNow(), limits: p.limits, logs: [], logBytes: 0, logsTruncated: false,
     outcome: { status: 'delivered', reason: '' }, error: null, loadError: null, limitHit: null,
@@ -347,6 +352,7 @@ globalThis.onmessage = (e) => {
     return;
   }
   if (m.op === 'define') define(m);
+  else if (m.op === 'started_flag' && !startedRun) startedRun = m.flag;
 };
 
 // Compile the handler: its declared npm packages are imported first (from the cache filled at
