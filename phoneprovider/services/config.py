@@ -264,7 +264,8 @@ def _apply_templates(section, actor: str, lines: dict) -> None:
         with section_errors(sub, lines):
             template = existing.get(type_)
             if template is None:
-                template_services.template_create(actor=actor, type=type_, **values)
+                # As the API: a From Auth0 stores (e.g. 1234567890) is stored as given.
+                template_services.template_create(actor=actor, type=type_, any_from=True, **values)
             else:
                 current = {
                     "disabled": template.disabled,
@@ -274,7 +275,9 @@ def _apply_templates(section, actor: str, lines: dict) -> None:
                 }
                 wanted = {k: v for k, v in values.items() if v is not None}
                 if any(current[k] != v for k, v in wanted.items()):
-                    template_services.template_update(template, actor=actor, **wanted)
+                    template_services.template_update(
+                        template, actor=actor, any_from=True, **wanted
+                    )
     for type_, template in existing.items():
         if type_ not in section:
             template_services.template_delete(template, actor=actor)

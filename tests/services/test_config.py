@@ -131,6 +131,18 @@ def test_dry_run_prints_the_diff_and_keeps_nothing():
     assert config.config_export()["limits"]["recipient_per_hour"] == 7
 
 
+def test_a_template_from_auth0_stores_is_applied_as_given():
+    """An Auth0 tenant may hold a From such as 1234567890 (the API stores it too): importing or
+    applying it must not fail where the API would have accepted it."""
+    configure()
+    doc = config.config_export()
+    doc["templates"]["otp_verify"]["from"] = "1234567890"
+    doc["templates"]["blocked_account"] = {"from": "1111111111", "text": "Blocked."}
+    config.config_apply(doc, actor="t", env=ENV)
+    froms = dict(PhoneTemplate.objects.values_list("type", "from_number"))
+    assert froms == {"otp_verify": "1234567890", "blocked_account": "1111111111"}
+
+
 def test_templates_not_listed_go_back_to_the_defaults():
     configure()
     doc = config.config_export()
