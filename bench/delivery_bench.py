@@ -32,6 +32,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -214,7 +215,7 @@ async def post_paced(client, token, rate, seconds, offset):
 
 
 def _process_table() -> dict[int, tuple[int, str, float]]:
-    """pid → (parent pid, command name, CPU seconds used, its waited-for children included)."""
+    """pid → (parent pid, command name, CPU seconds the process itself used)."""
     tick = os.sysconf("SC_CLK_TCK")
     table = {}
     for entry in Path("/proc").iterdir():
@@ -226,8 +227,9 @@ def _process_table() -> dict[int, tuple[int, str, float]]:
             continue
         name = raw[raw.index("(") + 1 : raw.rindex(")")]
         fields = raw[raw.rindex(")") + 2 :].split()
-        # Fields 14-17 of stat(5): utime, stime, cutime, cstime (here offset by the two before).
-        cpu = sum(int(v) for v in fields[11:15]) / tick
+        # Fields 14-15 of stat(5), utime and stime (here offset by the two before). Not the
+        # children's: a reaped sandbox's CPU would move from "runtime" into its parent's.
+        cpu = sum(int(v) for v in fields[11:13]) / tick
         table[int(entry.name)] = (int(fields[1]), name, cpu)
     return table
 
@@ -239,33 +241,66 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def cpu_by_part(serve_pid: int) -> dict[str, float]:
-    """CPU seconds so far of `bin/serve`'s processes by part — web, worker (less the runtime),
-    runtime (the sandbox processes), beat — plus the PostgreSQL and Redis servers."""
-    table = _process_table()
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
+class CpuMeter:
+    """CPU seconds of `bin/serve`'s processes by part — web, worker, runtime (the sandbox
+    processes), beat — plus the PostgreSQL and Redis servers, over a stretch of time.
 
-    def tree(pid: int) -> float:
-        total, stack = 0.0, [pid]
-        while stack:
-            current = stack.pop()
-            total += table.get(current, (0, "", 0.0))[2]
-            stack.extend(children.get(current, []))
-        return total
+    Sampled every 0.2 s in a thread, per process: sandboxes and pool children come and go
+    during a burst, and a process that ends takes its CPU with it, so a before/after difference
+    of the process tree undercounts (it once printed negative runtime CPU). A process first
+    seen after the start counts from zero; what one used after the last sample before it ended
+    (under 0.2 s) is missed.
+    """
 
-    parts = {"web": 0.0, "worker": 0.0, "runtime": 0.0, "beat": 0.0}
-    for pid in children.get(serve_pid, []):
-        command = _cmdline(pid)
-        part = "web" if "gunicorn" in command else "beat" if " beat" in command else "worker"
-        parts[part] += tree(pid)
-    runtime = [pid for pid, (_, name, _) in table.items() if name == "deno"]
-    parts["runtime"] = sum(tree(pid) for pid in runtime)
-    parts["worker"] -= parts["runtime"]
-    parts["postgres"] = sum(cpu for _, name, cpu in table.values() if name == "postgres")
-    parts["redis"] = sum(cpu for _, name, cpu in table.values() if name == "redis-server")
-    return parts
+    PARTS = ("web", "worker", "runtime", "beat", "postgres", "redis")
+
+    def __init__(self, serve_pid: int):
+        self.serve_pid = serve_pid
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.part: dict[int, str | None] = {}
+        self._sample(initial=True)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _classify(self, pid: int, table) -> str | None:
+        name = table[pid][1]
+        if name == "deno":
+            return "runtime"
+        if name == "postgres":
+            return "postgres"
+        if name == "redis-server":
+            return "redis"
+        current = pid
+        while current in table and table[current][0] != self.serve_pid:
+            current = table[current][0]
+        if current not in table:
+            return None  # not one of bin/serve's
+        command = _cmdline(current)
+        return "web" if "gunicorn" in command else "beat" if " beat" in command else "worker"
+
+    def _sample(self, initial: bool = False) -> None:
+        table = _process_table()
+        for pid, (_, _, cpu) in table.items():
+            if pid not in self.part:
+                self.part[pid] = self._classify(pid, table)
+                self.first[pid] = cpu if initial else 0.0
+            self.last[pid] = cpu
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample()
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        totals = dict.fromkeys(self.PARTS, 0.0)
+        for pid, part in self.part.items():
+            if part is not None:
+                totals[part] += self.last[pid] - self.first[pid]
+        return totals
 
 
 def percentile(values, p):
@@ -292,7 +327,7 @@ def wait_for_gateway(gateway_url, ids, deadline) -> dict[str, float]:
 
 
 def burst(name, send, serve_pid, gateway_url, count, deadline_seconds) -> None:
-    cpu_before = cpu_by_part(serve_pid)
+    meter = CpuMeter(serve_pid)
     t0 = time.time()
     accepted = asyncio.run(send())
     t_accept = time.time() - t0
@@ -300,17 +335,14 @@ def burst(name, send, serve_pid, gateway_url, count, deadline_seconds) -> None:
     blocked = len(accepted) - len(queued)
     arrived = wait_for_gateway(gateway_url, queued, time.monotonic() + deadline_seconds)
     t_last = (max(arrived.values()) - t0) if arrived else float("nan")
-    cpu_after = cpu_by_part(serve_pid)
+    cpu = meter.stop()
     print(
         f"{name}: {len(accepted)}/{count} accepted in {t_accept:.1f} s "
         f"({len(accepted) / t_accept:.0f}/s through the API), {blocked} blocked by limits; "
         f"{len(arrived)}/{len(queued)} reached the gateway, the last {t_last:.1f} s after the "
         f"first request: {len(arrived) / t_last:.0f} msg/s end to end"
     )
-    per_message = {
-        part: (cpu_after[part] - cpu_before[part]) * 1000 / max(1, len(arrived))
-        for part in cpu_after
-    }
+    per_message = {part: seconds * 1000 / max(1, len(arrived)) for part, seconds in cpu.items()}
     total = sum(per_message.values())
     print(
         f"{name} CPU per message: "
@@ -418,14 +450,17 @@ def main() -> None:
             offset += int(rate * args.seconds)
             arrived = wait_for_gateway(gateway_url, list(sent), time.monotonic() + 60)
             latencies = [(arrived[i] - sent[i]) * 1000 for i in arrived]
-            if latencies:
-                print(
-                    f"paced {rate:.0f} msg/s for {args.seconds:.0f} s: "
-                    f"{len(sent)}/{int(rate * args.seconds)} accepted, "
-                    f"{len(latencies)} reached the gateway; client send → first "
-                    f"byte p50 {statistics.median(latencies):.1f} ms, "
-                    f"p99 {percentile(latencies, 99):.1f} ms"
-                )
+            figures = (
+                f"client send → first byte p50 {statistics.median(latencies):.1f} ms, "
+                f"p99 {percentile(latencies, 99):.1f} ms"
+                if latencies
+                else "no latency to report"
+            )
+            print(
+                f"paced {rate:.0f} msg/s for {args.seconds:.0f} s: "
+                f"{len(sent)}/{int(rate * args.seconds)} accepted, "
+                f"{len(latencies)} reached the gateway; {figures}"
+            )
         print(node_figure(gateway_url, args.burst))
         print(f"load after: {uptime()}")
     finally:

@@ -141,7 +141,10 @@ class ActionVersion(models.Model):
     number = models.PositiveIntegerField()
     code = models.TextField()
     runtime = models.CharField(max_length=16)
-    dependencies = models.JSONField(default=list)
+    dependencies = models.JSONField(default=list)  # pinned: what ``deploy`` installed
+    # As the draft declared them (ranges such as ^1.0.0), to tell whether the draft still matches
+    # this version; None on versions deployed before it was recorded.
+    declared_dependencies = models.JSONField(null=True, blank=True)
     # JSON object {name: value}, encrypted as a whole.
     secrets_json = EncryptedTextField(default="{}")
     deployed = models.BooleanField(default=False)

@@ -60,9 +60,17 @@ def action_all_changes_deployed(action: Action, deployed: ActionVersion | None) 
     return (
         deployed.code == action.code
         and deployed.runtime == action.runtime
-        and deployed.dependencies == action.dependencies
+        # The draft as declared (^1.0.0), not the versions deploy pinned (1.2.0).
+        and declared_dependencies(deployed) == action.dependencies
         and deployed_secrets == draft_secrets
     )
+
+
+def declared_dependencies(version: ActionVersion) -> list:
+    """The npm packages as the draft declared them when ``version`` was deployed (^1.0.0)."""
+    if version.declared_dependencies is None:  # deployed before declarations were recorded
+        return version.dependencies
+    return version.declared_dependencies
 
 
 def custom_provider_version() -> ActionVersion | None:

@@ -273,7 +273,11 @@ def _deploy_snapshot(
     dependencies: list,
     secrets_json: str,
     copied_from: int | None = None,
+    declared: list | None = None,
 ) -> ActionVersion:
+    """``dependencies`` are installed and pinned; ``declared`` (default: the same) is how the
+    draft states them, kept to tell later whether the draft still matches."""
+    declared = dependencies if declared is None else declared
     dependencies = dependencies_install(dependencies)
     code_load_check(code, action.trigger_id, dependencies)
     last = action.versions.order_by("-number").values_list("number", flat=True).first() or 0
@@ -284,6 +288,7 @@ def _deploy_snapshot(
         code=code,
         runtime=runtime,
         dependencies=dependencies,
+        declared_dependencies=declared,
         secrets_json=secrets_json,
         deployed=True,
         created_by=actor,
@@ -391,6 +396,7 @@ def action_version_redeploy(version: ActionVersion, *, actor: str) -> ActionVers
         code=version.code,
         runtime=version.runtime,
         dependencies=version.dependencies,
+        declared=selectors.declared_dependencies(version),
         secrets_json=version.secrets_json,
         copied_from=version.number,
     )
@@ -418,7 +424,7 @@ def action_draft_discard(action: Action, *, actor: str) -> Action:
         actor=actor,
         code=version.code,
         runtime=version.runtime,
-        dependencies=version.dependencies,
+        dependencies=selectors.declared_dependencies(version),
         secret_upserts=secrets,
         secret_deletes=sorted(current - set(secrets)),
     )
@@ -466,7 +472,7 @@ def action_version_restore(version: ActionVersion, *, actor: str) -> ActionVersi
         actor=actor,
         code=version.code,
         runtime=version.runtime,
-        dependencies=version.dependencies,
+        dependencies=selectors.declared_dependencies(version),
         secret_upserts=secrets,
         secret_deletes=sorted(current - set(secrets)),
     )
