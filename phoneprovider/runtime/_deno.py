@@ -31,6 +31,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent / "deno"
@@ -59,10 +60,22 @@ _BLOCKED_V6_HOSTS = ("[::1]", "[::]")
 DENO_DIR: str | None = None  # set by ``runtime.configure(deno_dir=...)``
 
 
-def deno_bin() -> str:
-    import deno
+_bin: str | None = None
+_bin_lock = threading.Lock()
 
-    return deno.find_deno_bin()
+
+def deno_bin() -> str:
+    """The Deno binary, looked up once: the lookup reads ``sysconfig``, whose first use is not
+    thread-safe (threads starting sandboxes together got ``None`` for its ``EXE`` setting and
+    failed with "can only concatenate str (not NoneType) to str")."""
+    global _bin
+    if _bin is None:
+        with _bin_lock:
+            if _bin is None:
+                import deno
+
+                _bin = deno.find_deno_bin()
+    return _bin
 
 
 def deny_list(allowed_networks: tuple[str, ...]) -> list[str]:

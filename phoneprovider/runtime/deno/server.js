@@ -13,8 +13,18 @@ const IDLE_CHECK_MS = 1000;
 const SNAPSHOT_WAIT_MS = 300;
 const MAX_CONTEXTS = 8;
 const encoder = new TextEncoder();
-const out = Deno.stdout.writable.getWriter();
-const send = (msg) => out.write(encoder.encode(JSON.stringify(msg) + '\n'));
+// Straight reads and writes on the pipe (Deno's stream wrappers cost more per message than the
+// rest of a warm execution's hops). Messages go out whole and in order: each write waits for
+// the previous one, which may have taken several partial writes.
+let writing = Promise.resolve();
+async function writeAll(bytes) {
+  while (bytes.length) bytes = bytes.subarray(await Deno.stdout.write(bytes));
+}
+const send = (msg) => {
+  const bytes = encoder.encode(JSON.stringify(msg) + '\n');
+  writing = writing.then(() => writeAll(bytes));
+  return writing;
+};
 
 let workerUrl = null;
 // A worker busy in a loop does not stop when terminated: its thread keeps a core busy for
@@ -272,8 +282,11 @@ async function handle(msg) {
 
 let buffered = '';
 const decoder = new TextDecoder();
-for await (const chunk of Deno.stdin.readable) {
-  buffered += decoder.decode(chunk, { stream: true });
+const chunk = new Uint8Array(1 << 16);
+for (;;) {
+  const n = await Deno.stdin.read(chunk);
+  if (n === null) break;
+  buffered += decoder.decode(chunk.subarray(0, n), { stream: true });
   let nl;
   while ((nl = buffered.indexOf('\n')) >= 0) {
     const line = buffered.slice(0, nl);
