@@ -39,7 +39,8 @@ def served_web(env: dict, log_path: Path) -> Iterator[str]:
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "phoneprovider.wsgi:application",
-             "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--timeout", "60"],
+             "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--keep-alive", "0",
+             "--timeout", "60"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
