@@ -56,6 +56,7 @@ class Sandbox:
         self.warm_keys: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._buf = bytearray()
         self.rss_limit_pages = 0
+        self._statm: int | None = None
         # The sandbox's stderr (V8 writes fatal errors there) is kept to explain a crash.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the sandbox
         self.proc = subprocess.Popen(
@@ -90,11 +91,20 @@ class Sandbox:
         self.spawn_ms = (time.perf_counter() - self.started) * 1000
 
     def _rss_pages(self) -> int:
+        # Read at least twice per execution: the file stays open (a pread, not an open and a
+        # close each time), and so keeps naming this process even once its pid is reused.
         try:
-            with open(f"/proc/{self.proc.pid}/statm", "rb") as f:
-                return int(f.read().split()[1])
+            if self._statm is None:
+                self._statm = os.open(f"/proc/{self.proc.pid}/statm", os.O_RDONLY | os.O_CLOEXEC)
+            return int(os.pread(self._statm, 128, 0).split()[1])
         except (OSError, IndexError, ValueError):
             return 0
+
+    def _close_statm(self) -> None:
+        if self._statm is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._statm)
+            self._statm = None
 
     def arm_memory_watch(self, budget_mb: int) -> None:
         self.rss_limit_pages = self._rss_pages() + budget_mb * 1024 * 1024 // _PAGE
@@ -153,6 +163,7 @@ class Sandbox:
     def _reap(self) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
+        self._close_statm()
         for f in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(OSError):
                 f.close()
@@ -166,6 +177,7 @@ class Sandbox:
     def forget(self) -> None:
         """After fork: this process does not own the sandbox; drop the fds, leave it running."""
         self.alive = False
+        self._close_statm()
         for f in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(OSError):
                 f.close()
