@@ -41,6 +41,7 @@ class Route:
     headers: dict = field(default_factory=lambda: {"Content-Type": "application/json"})
     delay_s: float = 0.0
     stream_bytes: int = 0  # send this many bytes of filler, chunk by chunk
+    chunked: bool = False  # stream them without declaring a length (Transfer-Encoding: chunked)
 
 
 class Loopback:
@@ -67,14 +68,22 @@ class Loopback:
                 for k, v in route.headers.items():
                     self.send_header(k, v)
                 if route.stream_bytes:
-                    self.send_header("Content-Length", str(route.stream_bytes))
+                    if route.chunked:
+                        self.send_header("Transfer-Encoding", "chunked")
+                    else:
+                        self.send_header("Content-Length", str(route.stream_bytes))
                     self.end_headers()
                     sent, chunk = 0, b"x" * 65536
                     try:
                         while sent < route.stream_bytes:
                             n = min(len(chunk), route.stream_bytes - sent)
-                            self.wfile.write(chunk[:n])
+                            if route.chunked:
+                                self.wfile.write(b"%x\r\n%s\r\n" % (n, chunk[:n]))
+                            else:
+                                self.wfile.write(chunk[:n])
                             sent += n
+                        if route.chunked:
+                            self.wfile.write(b"0\r\n\r\n")
                     except OSError:
                         pass
                     return

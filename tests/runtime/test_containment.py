@@ -248,8 +248,23 @@ def test_a_swallowed_fetch_limit_still_fails_the_execution(server):
     assert "fetch limit reached" in outcome.logs[-1]["message"]
 
 
-def test_huge_responses_are_refused(server):
-    server.route("/huge", stream_bytes=5 * 1024 * 1024, headers={"Content-Type": "text/plain"})
+HUGE_RESPONSES = {
+    "declared length": (False, {}),
+    "chunked": (True, {}),
+    # Transfer-Encoding overrides Content-Length: the small declared length must not be trusted
+    "chunked under a small declared length": (True, {"Content-Length": "10"}),
+}
+
+
+@pytest.mark.parametrize("case", list(HUGE_RESPONSES))
+def test_huge_responses_are_refused(server, case):
+    chunked, headers = HUGE_RESPONSES[case]
+    server.route(
+        "/huge",
+        stream_bytes=5 * 1024 * 1024,
+        chunked=chunked,
+        headers={"Content-Type": "text/plain", **headers},
+    )
     outcome = run(
         handler(f"const r = await fetch('{server.url('/huge')}'); await r.text();"),
         limits=Limits(max_response_bytes=1024 * 1024),

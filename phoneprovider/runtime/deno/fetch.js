@@ -103,15 +103,20 @@ class FetchError extends Error {
 }
 
 async function readLimited(resp, limit) {
-  const len = Number(resp.headers.get('content-length'));
+  const declared = resp.headers.get('content-length');
+  // A missing header is no length (Number(null) would be 0); a list of them is none either.
+  const len = declared !== null && /^\s*\d+\s*$/.test(declared) ? Number(declared) : NaN;
   if (Number.isFinite(len) && len > limit) {
     try { await resp.body?.cancel(); } catch (_e) { /* gone */ }
     throw new FetchError(`The response is larger than ${limit} bytes`);
   }
   if (!resp.body) return new Uint8Array(0);
   // A declared length within the limit is read in one go (the HTTP client stops at the
-  // declared length); otherwise chunk by chunk, counting.
-  if (Number.isFinite(len) && resp.headers.get('content-encoding') === null) return new Uint8Array(await resp.arrayBuffer());
+  // declared length); otherwise chunk by chunk, counting. Not when the body is chunked (which
+  // overrides a declared length) or compressed (the length is the compressed one).
+  const whole = Number.isFinite(len) && resp.headers.get('content-encoding') === null &&
+    resp.headers.get('transfer-encoding') === null;
+  if (whole) return new Uint8Array(await resp.arrayBuffer());
   const reader = resp.body.getReader();
   const chunks = [];
   let total = 0;
