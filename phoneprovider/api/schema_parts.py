@@ -6,11 +6,11 @@ rules on text that the services enforce.
 services enforce with a friendlier message.
 """
 
-from phoneprovider.models import MessageType
+from phoneprovider.models import Action, MessageType
 from phoneprovider.services import actions as action_rules
 
 MESSAGE_TYPES = list(MessageType.values)
-TRIGGER_IDS = ["custom-phone-provider", "send-phone-message"]
+TRIGGER_IDS = list(Action.Trigger.values)
 
 
 def ref(name: str) -> dict:
