@@ -124,21 +124,18 @@ def _execution_build(result: SendResult, code: str = "") -> Execution | None:
 _sender_pool: ThreadPoolExecutor | None = None
 
 
-def _send_all(provider: PhoneProvider, handler: Handler, batch: list[PhoneMessage]) -> list:
-    """Send a batch side by side: the sandbox runs many executions at once and Twilio calls
+def _send_all(batch: list[PhoneMessage], send: Callable[[PhoneMessage], SendResult]) -> list:
+    """Send a batch side by side: the sandbox runs many executions at once and provider calls
     wait on the network, so one slow gateway answer doesn't hold up the rest of the batch."""
     global _sender_pool
     if len(batch) == 1:
-        return [_send_safely(batch[0], lambda: _send(provider, handler, batch[0]))]
+        return [_send_safely(batch[0], lambda: send(batch[0]))]
     if _sender_pool is None:  # per process, after the worker's fork
         _sender_pool = ThreadPoolExecutor(
             settings.DELIVERY_BATCH_SIZE, thread_name_prefix="phoneprovider-send"
         )
     return list(
-        _sender_pool.map(
-            lambda message: _send_safely(message, lambda: _send(provider, handler, message)),
-            batch,
-        )
+        _sender_pool.map(lambda message: _send_safely(message, lambda: send(message)), batch)
     )
 
 
@@ -178,11 +175,11 @@ def deliver_due(*, limit: int | None = None, only_pk: int | None = None) -> list
         logger.error("Delivery of %d message(s): %s", len(sendable), exc.message)
         results = [SendResult("retry", exc.message) for _ in sendable]
     else:
-        results = _send_all(provider, handler, sendable)
+        results = _send_all(sendable, lambda message: _send(provider, handler, message))
     _record_results(list(zip(sendable, attempts, results, strict=True)))
-    for message in sendable:
-        if _should_fail_over(config, provider, message):
-            _fail_over(provider, message)
+    failing = [m for m in sendable if _should_fail_over(config, provider, m)]
+    if failing:
+        _fail_over(provider, failing)
     return batch
 
 
@@ -214,21 +211,33 @@ def _should_fail_over(config: Snapshot, provider: PhoneProvider, message: PhoneM
     )
 
 
-def _fail_over(provider: PhoneProvider, message: PhoneMessage) -> None:
-    custom_reason = message.reason
-    message.attempt_count += 1
-    message.failed_over = True
-    message.status = Status.SENDING
-    message.save(update_fields=["attempt_count", "failed_over", "status", "updated_at"])
-    attempt = DeliveryAttempt.objects.create(
-        message=message, number=message.attempt_count, provider_name=PhoneProvider.Name.TWILIO
-    )
-    result = _send_safely(message, lambda: twilio.send(provider, message))
-    if result.outcome == "retry":  # one failover try: the custom provider already used retries
-        result = SendResult("failed", result.reason)
-    if result.outcome == "failed":
-        result.reason = f"Custom provider: {custom_reason} Twilio failover: {result.reason}"
-    _record_results([(message, attempt, result)])
+def _fail_over(provider: PhoneProvider, batch: list[PhoneMessage]) -> None:
+    """One Twilio try for each message the custom handler failed, side by side like a batch."""
+    custom_reasons = {message.pk: message.reason for message in batch}
+    with transaction.atomic():
+        for message in batch:
+            message.attempt_count += 1
+            message.failed_over = True
+            message.status = Status.SENDING
+            message.updated_at = timezone.now()
+        PhoneMessage.objects.bulk_update(
+            batch, ["attempt_count", "failed_over", "status", "updated_at"]
+        )
+        attempts = DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                message=m, number=m.attempt_count, provider_name=PhoneProvider.Name.TWILIO
+            )
+            for m in batch
+        )
+    results = _send_all(batch, lambda message: twilio.send(provider, message))
+    for index, (message, result) in enumerate(zip(batch, results, strict=True)):
+        if result.outcome == "retry":  # one failover try: the custom provider used its retries
+            result = results[index] = SendResult("failed", result.reason)
+        if result.outcome == "failed":
+            result.reason = (
+                f"Custom provider: {custom_reasons[message.pk]} Twilio failover: {result.reason}"
+            )
+    _record_results(list(zip(batch, attempts, results, strict=True)))
 
 
 _ATTEMPT_OUTCOMES = {

@@ -147,3 +147,29 @@ def test_without_redis_every_message_sends_a_wake_up(settings, monkeypatch):
     queue.message_enqueue(1)
     queue.message_enqueue(2)
     assert sent == [queue.DELIVER_DUE, queue.DELIVER_DUE]
+
+
+@pytest.mark.django_db
+def test_a_failing_batch_fails_over_to_twilio_each_with_its_own_answer(twilio, settings):
+    from phoneprovider.services.limits import policy_update
+    from tests.integration.test_delivery_worker import deploy_custom
+
+    settings.CONFIG_CACHE_SECONDS = 0
+    broken = "exports.onExecuteCustomPhoneProvider = async () => { throw new Error('down'); };"
+    deploy_custom("http://127.0.0.1:9/unused", code=broken)  # keeps the stored Twilio settings
+    policy_update(actor="test", failover_to_twilio=True)
+    for i in range(4):
+        MessageFactory(recipient=f"+1415555{i:04d}", provider_name="custom")
+
+    delivery.deliver_due(limit=4)
+
+    for message in PhoneMessage.objects.all():
+        assert message.status == "sent" and message.failed_over, message.reason
+        assert message.provider_message_id == "SM" + message.recipient[-4:]
+        attempts = list(message.attempts.order_by("number"))
+        assert [(a.provider_name, a.outcome) for a in attempts] == [
+            ("custom", "failed"),
+            ("twilio", "sent"),
+        ]
+        assert "down" in attempts[0].error
+    assert sorted(r.form["To"] for r, _ in twilio.log) == [f"+1415555{i:04d}" for i in range(4)]
