@@ -149,7 +149,10 @@ def resolve(dependencies: list[dict]) -> list[dict]:
 
 
 def _key(pinned: list[dict]) -> str:
-    return json.dumps(sorted((d["name"], d["version"]) for d in pinned))
+    # The cache they were installed into is part of the key: when DENO_DIR or the registry
+    # changes (a reconfigured process, a test's own cache), they are looked for again.
+    where = [_deno.deno_dir(), _deno.registry_settings()]
+    return json.dumps([where, sorted((d["name"], d["version"]) for d in pinned)])
 
 
 def _is_cached(name: str, version: str) -> bool:
