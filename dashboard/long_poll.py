@@ -3,8 +3,8 @@ I show"; the server looks at the row every CHECK_SECONDS and answers as soon as 
 after WAIT_SECONDS with what it has (and the page asks again).
 
 Portable on purpose: it needs no extra server or channel layer, and runs the same under `make
-run` (runserver, SQLite) and `make serve` (gunicorn's sync workers, whose 30 s timeout the wait
-stays well under).
+run` (runserver, SQLite) and `make serve` (gunicorn with WEB_THREADS threads per process: an
+open dialog holds one thread, not a process; the wait stays well under gunicorn's 30 s timeout).
 """
 
 import time

@@ -29,7 +29,6 @@ def start_a_sandbox(**_) -> None:
 
     def warm_up() -> None:
         try:
-            runtime.configure(deno_dir=str(settings.DENO_DIR))
             runtime.warm_up(
                 1, settings.ACTIONS_MEMORY_LIMIT_MB, list(settings.OUTBOUND_ALLOWED_NETWORKS)
             )

@@ -74,11 +74,6 @@ def build_event(message, secrets: dict[str, str]) -> dict:
     return event
 
 
-def configure_runtime() -> None:
-    """Point the runtime at the Deno cache the settings name (cheap: it only keeps the path)."""
-    runtime.configure(deno_dir=str(settings.DENO_DIR))
-
-
 def limits() -> runtime.Limits:
     return runtime.Limits(
         timeout_s=settings.ACTIONS_EXECUTION_TIMEOUT,
@@ -100,8 +95,8 @@ def run(
     dry_run: bool = False,
     packages: list | None = None,
 ) -> runtime.Outcome:
-    """Run handler code in the sandbox with this installation's capabilities and limits."""
-    configure_runtime()
+    """Run handler code in the sandbox with this installation's capabilities and limits (the
+    runtime was pointed at ``DENO_DIR`` when Django started: ``apps.py``)."""
     return runtime.execute(
         code,
         event,

@@ -129,14 +129,12 @@ def _send_all(batch: list[PhoneMessage], send: Callable[[PhoneMessage], SendResu
     wait on the network, so one slow gateway answer doesn't hold up the rest of the batch."""
     global _sender_pool
     if len(batch) == 1:
-        return [_send_safely(batch[0], lambda: send(batch[0]))]
+        return [_send_safely(send, batch[0])]
     if _sender_pool is None:  # per process, after the worker's fork
         _sender_pool = ThreadPoolExecutor(
             settings.DELIVERY_BATCH_SIZE, thread_name_prefix="phoneprovider-send"
         )
-    return list(
-        _sender_pool.map(lambda message: _send_safely(message, lambda: send(message)), batch)
-    )
+    return list(_sender_pool.map(lambda message: _send_safely(send, message), batch))
 
 
 def deliver_due(*, limit: int | None = None, only_pk: int | None = None) -> list[PhoneMessage]:
@@ -189,9 +187,9 @@ def message_deliver(message_pk: int) -> PhoneMessage | None:
     return batch[0] if batch else None
 
 
-def _send_safely(message: PhoneMessage, send: Callable[[], SendResult]) -> SendResult:
+def _send_safely(send: Callable[[PhoneMessage], SendResult], message: PhoneMessage) -> SendResult:
     try:
-        return send()
+        return send(message)
     except SecretUnavailable as exc:  # the operator can put the old key back: retried till then
         logger.error("Delivery of %s: %s", message.public_id, exc.message)
         return SendResult("retry", exc.message)
