@@ -85,21 +85,19 @@ def npm_registry_in_use(registry, monkeypatch, settings, deno_dir):
     meanwhile, install from ``registry`` (``NPM_CONFIG_REGISTRY``) into an empty Deno cache
     (``DENO_DIR``)."""
     from phoneprovider import runtime
-    from phoneprovider.runtime import _npm
 
-    previous_dir = runtime._deno.DENO_DIR
+    previous_dir = settings.DENO_DIR
     monkeypatch.setenv("NPM_CONFIG_REGISTRY", registry.url)
     monkeypatch.setenv("DENO_DIR", str(deno_dir))
     settings.DENO_DIR = deno_dir
     # Runtime processes started before know neither the registry nor the cache: start anew.
     runtime.shutdown()
-    runtime.configure(deno_dir=str(deno_dir))
-    monkeypatch.setattr(_npm, "_ensured", set())
+    runtime.configure(deno_dir=str(deno_dir))  # what was installed elsewhere is looked for again
     try:
         yield registry
     finally:
         runtime.shutdown()
-        runtime._deno.DENO_DIR = previous_dir
+        runtime.configure(deno_dir=str(previous_dir))
 
 
 @pytest.fixture

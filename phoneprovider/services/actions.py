@@ -140,7 +140,7 @@ def secrets_changes_clean(upserts: dict, deletes: list) -> tuple[dict[str, str],
     return clean_upserts, clean_deletes
 
 
-def _dependencies_clean(dependencies) -> list[dict]:
+def dependencies_clean(dependencies) -> list[dict]:
     if not isinstance(dependencies, list) or any(
         not isinstance(d, dict) or not d.get("name") for d in dependencies
     ):
@@ -200,7 +200,7 @@ def action_create(
         trigger_version=TRIGGER_VERSIONS[trigger_id],
         code=code or "",
         runtime=runtime_clean(runtime),
-        dependencies=_dependencies_clean(dependencies or []),
+        dependencies=dependencies_clean(dependencies or []),
         status=Action.Status.BUILT,
         built_at=timezone.now(),
     )
@@ -248,7 +248,7 @@ def action_update(
     if runtime is not None:
         action.runtime = changes["runtime"] = runtime_clean(runtime)
     if dependencies is not None:
-        action.dependencies = changes["dependencies"] = _dependencies_clean(dependencies)
+        action.dependencies = changes["dependencies"] = dependencies_clean(dependencies)
     upserts, deletes = secrets_changes_clean(secret_upserts or {}, secret_deletes or [])
     _secrets_apply(action, upserts, deletes)
     if upserts or deletes:

@@ -112,7 +112,7 @@ def _handler_apply(
             action.name != name
             or action.code != code
             or action.runtime != runtime
-            or action.dependencies != action_services._dependencies_clean(dependencies)
+            or action.dependencies != action_services.dependencies_clean(dependencies)
             or upserts
             or deletes
         )
