@@ -29,3 +29,11 @@ def new_execution_id() -> str:
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+def new_connection_id() -> str:
+    return _prefixed("pcn_")
+
+
+def new_route_id() -> str:
+    return _prefixed("prt_")

@@ -1,4 +1,4 @@
-"""Rows and their invariants. Writes go through ``phoneprovider.services``."""
+"""The installation's core rows: provider, Actions, templates, messages, tokens, audit, limits."""
 
 import json
 
@@ -234,8 +234,24 @@ class PhoneMessage(models.Model):
     provider_message_id = models.CharField(max_length=128, blank=True, db_index=True)
     # The abuse-limit rule that blocked this message (or, in record-only mode, would have).
     limit_rule = models.CharField(max_length=64, blank=True)
-    # Set when the custom handler failed and the message went out through Twilio instead.
+    # Set when the custom handler failed and the message went out through Twilio instead, or
+    # when a route's first connection failed and a later one took over.
     failed_over = models.BooleanField(default=False)
+    # The routing rule chosen at the first attempt (None: the default provider), its name as it
+    # was then (the rule may be renamed or deleted later), and which of its connections is
+    # sending now (0: the first; failover moves on).
+    route = models.ForeignKey(
+        "phoneprovider.Route",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    route_name = models.CharField(max_length=64, blank=True)
+    route_step = models.PositiveSmallIntegerField(default=0)
+    # The attempt number the current connection started at: each connection of a route gets
+    # its own MESSAGE_MAX_ATTEMPTS tries before the next one takes over.
+    step_first_attempt = models.PositiveIntegerField(default=1)
     attempt_count = models.PositiveIntegerField(default=0)
     claim_expires_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -249,6 +265,7 @@ class PhoneMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["recipient", "created_at"]),
+            models.Index(fields=["route", "created_at"]),
         ]
 
     def __str__(self) -> str:
@@ -331,7 +348,16 @@ class DeliveryAttempt(models.Model):
 
     message = models.ForeignKey(PhoneMessage, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
-    provider_name = models.CharField(max_length=16)
+    provider_name = models.CharField(max_length=16)  # twilio | twilio_verify | custom
+    # The route connection this attempt used (None: the default provider), and its name then.
+    connection = models.ForeignKey(
+        "phoneprovider.Connection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attempts",
+    )
+    connection_name = models.CharField(max_length=64, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
     error = models.TextField(blank=True)
     provider_message_id = models.CharField(max_length=128, blank=True)
