@@ -22,15 +22,18 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from phoneprovider import selectors
+from phoneprovider import routing, selectors
 from phoneprovider.models import (
     Action,
     ActionSecret,
     ActionVersion,
     ApiToken,
+    Connection,
     DeliveryPolicy,
     PhoneProvider,
     PhoneTemplate,
+    Route,
+    RouteConnection,
 )
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,9 @@ CONFIG_MODELS = (
     Action,
     ActionVersion,
     ActionSecret,
+    Connection,
+    Route,
+    RouteConnection,
     ApiToken,  # a revoked or deleted token is refused at once in every process
 )
 
@@ -79,6 +85,10 @@ class Snapshot:
             return version, (version.secrets if version else {})
 
         return self._get("custom-handler", load)
+
+    def routes(self) -> tuple[routing.Rule, ...]:
+        """Every routing rule in order, with its connections (credentials included)."""
+        return self._get("routes", routing.rules_load)
 
     def token(self, token_hash: str) -> ApiToken | None:
         """The API token with this hash. Unknown hashes are not kept: they would let anyone

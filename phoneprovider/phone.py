@@ -63,3 +63,26 @@ def mask_erased(number: str) -> str:
     if len(number) <= 6:
         return "•" * len(number)
     return number[:-4] + "••" + number[-2:]
+
+
+def region_of(number: str) -> str:
+    """The ISO 3166 region of an E.164 number ("" when its country code names none)."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(number)) or ""
+
+
+def countries_clean(values, *, field: str, label: str) -> list[str]:
+    """ISO 3166 alpha-2 codes (a list, or one string of codes split by commas or spaces),
+    upper-cased, sorted and deduplicated; an unknown code is a ValidationError naming it."""
+    if isinstance(values, str):
+        values = [v for v in values.replace(",", " ").split() if v]
+    if not isinstance(values, list | tuple):
+        raise ValidationError(f"{label} must be a list of country codes.", field=field)
+    codes = [str(v).strip().upper() for v in values]
+    unknown = [c for c in codes if c not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown:
+        raise ValidationError(
+            f"{label}: {unknown[0]!r} is not a country code; use ISO 3166 codes such "
+            "as US, GB, FR.",
+            field=field,
+        )
+    return sorted(set(codes))

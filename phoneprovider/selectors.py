@@ -10,12 +10,14 @@ from phoneprovider.errors import NotFound
 from phoneprovider.models import (
     Action,
     ActionVersion,
+    Connection,
     DeliveryPolicy,
     Execution,
     PhoneMessage,
     PhoneProvider,
     PhoneTemplate,
     PurgeRun,
+    Route,
 )
 
 
@@ -34,6 +36,29 @@ def provider_get_by_public_id(public_id: str) -> PhoneProvider:
         return PhoneProvider.objects.get(public_id=public_id)
     except PhoneProvider.DoesNotExist:
         raise NotFound("The phone provider does not exist.") from None
+
+
+def connection_get_by_public_id(public_id: str) -> Connection:
+    try:
+        return Connection.objects.get(public_id=public_id)
+    except Connection.DoesNotExist:
+        raise NotFound("The connection does not exist.") from None
+
+
+def route_get_by_public_id(public_id: str) -> Route:
+    try:
+        return Route.objects.get(public_id=public_id)
+    except Route.DoesNotExist:
+        raise NotFound("The route does not exist.") from None
+
+
+def routes_list() -> QuerySet[Route]:
+    """Every rule in the order they are tried, with its connections (two queries)."""
+    return Route.objects.order_by("position", "pk").prefetch_related("steps__connection")
+
+
+def connections_list() -> QuerySet[Connection]:
+    return Connection.objects.order_by("name")
 
 
 def custom_provider_action() -> Action | None:

@@ -70,6 +70,11 @@ class PhoneProvider(models.Model):
     def has_auth_token(self) -> bool:
         return bool(self.twilio_auth_token)
 
+    @property
+    def kind(self) -> str:
+        """How it sends, in a route connection's terms (Connection.kind): twilio or custom."""
+        return self.name
+
 
 class Action(models.Model):
     """An Action: draft code, runtime and secrets. What runs is its deployed ActionVersion."""

@@ -27,8 +27,9 @@ def tenant() -> dict:
     return out
 
 
-def build_event(message, secrets: dict[str, str]) -> dict:
-    """Auth0's custom-phone-provider event: what the sender supplied, sane defaults for the rest."""
+def build_event(message, secrets: dict[str, str], configuration: dict | None = None) -> dict:
+    """Auth0's custom-phone-provider event: what the sender supplied, sane defaults for the rest.
+    ``configuration``: what a route connection gives its handler (event.configuration)."""
     context = message.context or {}
     notification = {
         "message_type": message.message_type,
@@ -66,7 +67,7 @@ def build_event(message, secrets: dict[str, str]) -> dict:
         "user": user,
         "transaction": {"correlation_id": message.public_id},
         "secrets": dict(secrets),
-        "configuration": {},
+        "configuration": dict(configuration or {}),
     }
     for optional in ("organization", "connection", "custom_domain"):
         if context.get(optional):
@@ -167,12 +168,14 @@ def handler_cache():
     return DjangoCacheStore()
 
 
-def send(message, version, secrets: dict[str, str]) -> SendResult:
+def send(
+    message, version, secrets: dict[str, str], configuration: dict | None = None
+) -> SendResult:
     action = version.action
     outcome = run(
         code=version.code,
         trigger=action.trigger_id,
-        event=build_event(message, secrets),
+        event=build_event(message, secrets, configuration),
         secrets=secrets,
         context_key=f"{action.public_id}:{version.public_id}",
         cache_namespace=action.public_id,

@@ -7,12 +7,12 @@ read from the policy.
 
 from dataclasses import dataclass
 
-import phonenumbers
 from django.db import transaction
 
 from phoneprovider import selectors
 from phoneprovider.errors import ValidationError
 from phoneprovider.models import DeliveryPolicy
+from phoneprovider.phone import countries_clean, region_of
 from phoneprovider.services import limit_counters as counters
 from phoneprovider.services.audit import audit_record
 
@@ -44,18 +44,7 @@ class LimitHit:
 
 
 def _countries_clean(field: str, values) -> list[str]:
-    if isinstance(values, str):
-        values = [v for v in values.replace(",", " ").split() if v]
-    codes = [str(v).strip().upper() for v in values or []]
-    known = phonenumbers.SUPPORTED_REGIONS
-    unknown = [c for c in codes if c not in known]
-    if unknown:
-        raise ValidationError(
-            f"{LABELS[field]}: {unknown[0]!r} is not a country code; use ISO 3166 codes such "
-            "as US, GB, FR.",
-            field=field,
-        )
-    return sorted(set(codes))
+    return countries_clean(values, field=field, label=LABELS[field])
 
 
 @transaction.atomic
@@ -97,10 +86,6 @@ def policy_update(*, actor: str, **changes) -> DeliveryPolicy:
     return policy
 
 
-def _region(recipient: str) -> str:
-    return phonenumbers.region_code_for_number(phonenumbers.parse(recipient)) or ""
-
-
 def _messages(count: int) -> str:
     return f"{count} message" if count == 1 else f"{count} messages"
 
@@ -114,7 +99,7 @@ def limits_take(policy: DeliveryPolicy, *, recipient: str, delivery_method: str)
     refusing, never towards sending more than a limit allows. A refused send counts toward the
     limit that refused it in no case.
     """
-    region = _region(recipient)
+    region = region_of(recipient)
     allowed = getattr(policy, f"{delivery_method}_countries_allowed")
     denied = getattr(policy, f"{delivery_method}_countries_denied")
     if region in denied or (allowed and region not in allowed):
