@@ -231,7 +231,9 @@ ACTIONS_MAX_RESPONSE_BYTES = env.int("ACTIONS_MAX_RESPONSE_BYTES", default=1024 
 ACTIONS_MAX_LOG_BYTES = env.int("ACTIONS_MAX_LOG_BYTES", default=64 * 1024)
 # Where Deno keeps the npm packages Actions declare: shared by every worker on the host.
 DENO_DIR = Path(env.str("DENO_DIR", default=str(VAR_DIR / "deno")))
-TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+# Empty: Twilio's own hosts (api.twilio.com, verify.twilio.com, a connection's region host).
+# Set, it takes every Twilio request, whatever the product or region (tests: a loopback fake).
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=15.0)
 # The worker's backstop around one task; the sandbox enforces the execution timeout first. Room
 # for a handler's full run, a Twilio failover send and the database writes around them. The soft

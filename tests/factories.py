@@ -3,10 +3,11 @@ import secrets
 import factory
 from django.contrib.auth import get_user_model
 
-from phoneprovider.models import PhoneMessage, PhoneProvider
+from phoneprovider.models import Connection, PhoneMessage, PhoneProvider
 
 TWILIO_SID = "AC" + "0123456789abcdef" * 2
 TWILIO_MSSID = "MG" + "fedcba9876543210" * 2
+VERIFY_SERVICE_SID = "VA" + "00112233445566778899aabbccddeeff"
 
 
 class StaffUserFactory(factory.django.DjangoModelFactory):
@@ -29,6 +30,26 @@ class TwilioProviderFactory(factory.django.DjangoModelFactory):
     twilio_sid = TWILIO_SID
     twilio_default_from = "+14155550199"
     twilio_auth_token = "twilio-secret-token-value"
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory):
+    """A routing connection to Twilio Programmable Messaging."""
+
+    class Meta:
+        model = Connection
+
+    name = factory.Sequence(lambda n: f"twilio-{n}")
+    kind = Connection.Kind.TWILIO
+    twilio_sid = TWILIO_SID
+    twilio_default_from = "+14155550199"
+    twilio_auth_token = "twilio-secret-token-value"
+
+
+class VerifyConnectionFactory(ConnectionFactory):
+    name = factory.Sequence(lambda n: f"verify-{n}")
+    kind = Connection.Kind.TWILIO_VERIFY
+    twilio_default_from = ""
+    verify_service_sid = VERIFY_SERVICE_SID
 
 
 class MessageFactory(factory.django.DjangoModelFactory):
