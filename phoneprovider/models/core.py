@@ -253,6 +253,14 @@ class PhoneMessage(models.Model):
         related_name="messages",
     )
     route_name = models.CharField(max_length=64, blank=True)
+    # A connection's Test: sent through this connection only, whatever the rules say.
+    pinned_connection = models.ForeignKey(
+        "phoneprovider.Connection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     route_step = models.PositiveSmallIntegerField(default=0)
     # The attempt number the current connection started at: each connection of a route gets
     # its own MESSAGE_MAX_ATTEMPTS tries before the next one takes over.

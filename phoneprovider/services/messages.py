@@ -13,9 +13,11 @@ from phoneprovider.config_cache import Snapshot
 from phoneprovider.crypto import reveal
 from phoneprovider.errors import ApplicationError, ValidationError
 from phoneprovider.models import (
+    Connection,
     DeliveryMethod,
     MessageType,
     PhoneMessage,
+    PhoneProvider,
 )
 from phoneprovider.phone import normalize_e164, normalize_sender
 from phoneprovider.providers import custom
@@ -64,6 +66,7 @@ def message_queue(
     idempotency_key: str | None = None,
     is_test: bool = False,
     record_bad_recipient: bool = False,
+    connection: Connection | None = None,
 ) -> PhoneMessage:
     """Validate, check limits, render and store a message, then enqueue it after commit.
 
@@ -90,6 +93,7 @@ def message_queue(
         idempotency_key=idempotency_key,
         is_test=is_test,
         record_bad_recipient=record_bad_recipient,
+        connection=connection,
     )
     try:
         _insert(message)
@@ -164,6 +168,18 @@ def message_queue_batch(items: list[dict]) -> list[PhoneMessage | ApplicationErr
     return results
 
 
+def _provider_check(provider: PhoneProvider | None, delivery_method: str) -> None:
+    if provider is None:
+        raise ValidationError("No phone provider is configured yet.", field="provider")
+    if provider.disabled:
+        raise ValidationError("The phone provider is disabled.", field="provider")
+    if delivery_method not in provider.delivery_methods:
+        raise ValidationError(
+            f"The phone provider is not set up to deliver by {delivery_method}.",
+            field="delivery_method",
+        )
+
+
 def _message_build(
     config: Snapshot,
     *,
@@ -177,12 +193,14 @@ def _message_build(
     idempotency_key: str | None = None,
     is_test: bool = False,
     record_bad_recipient: bool = False,
+    connection: Connection | None = None,
 ) -> PhoneMessage:
     """A new message, not yet saved: validated, rendered, and counted against the abuse limits
     (``blocked`` with the rule when one refuses it).
 
     ``record_bad_recipient``: a ``to`` that is not an E.164 number makes a ``failed`` message
-    that names the reason, instead of an error: Auth0's try endpoints accept any ``to``."""
+    that names the reason, instead of an error: Auth0's try endpoints accept any ``to``.
+    ``connection``: send through this route connection only (its Test), not the provider."""
     try:
         recipient = normalize_e164(to, field="to")
     except ValidationError as exc:
@@ -197,16 +215,8 @@ def _message_build(
         )
     if delivery_method not in DeliveryMethod.values:
         raise ValidationError("delivery_method must be 'text' or 'voice'.", field="delivery_method")
-    provider = config.provider()
-    if provider is None:
-        raise ValidationError("No phone provider is configured yet.", field="provider")
-    if provider.disabled:
-        raise ValidationError("The phone provider is disabled.", field="provider")
-    if delivery_method not in provider.delivery_methods:
-        raise ValidationError(
-            f"The phone provider is not set up to deliver by {delivery_method}.",
-            field="delivery_method",
-        )
+    if connection is None:
+        _provider_check(config.provider(), delivery_method)
     context = context or {}
     template = config.template(message_type)
     if template is not None and template.disabled:
@@ -245,7 +255,8 @@ def _message_build(
         as_voice=rendered.as_voice,
         context=context,
         is_test=is_test,
-        provider_name=provider.name,
+        provider_name=connection.kind if connection else config.provider().name,
+        pinned_connection=connection,
         limit_rule=hit.rule if hit else "",
     )
     if blocked:
