@@ -29,6 +29,24 @@ class Rule:
     organization_ids: frozenset[str]
     connections: tuple[Connection, ...]
 
+    @classmethod
+    def only(cls, connection: Connection) -> "Rule":
+        """A stand-in rule for a message pinned to one connection (a connection's Test)."""
+        return cls(
+            pk=0,
+            public_id="",
+            name=f"Test of {connection.name}",
+            position=0,
+            enabled=True,
+            countries=frozenset(),
+            prefixes=(),
+            message_types=frozenset(),
+            delivery_methods=frozenset(),
+            client_ids=frozenset(),
+            organization_ids=frozenset(),
+            connections=(connection,),
+        )
+
     def connection_at(self, step: int) -> Connection:
         """The connection for failover step ``step`` (the last one if the rule got shorter)."""
         return self.connections[min(step, len(self.connections) - 1)]

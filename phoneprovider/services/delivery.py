@@ -12,17 +12,19 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from phoneprovider import health
+from phoneprovider import health, routing
 from phoneprovider.config_cache import Snapshot
 from phoneprovider.crypto import SecretUnavailable, is_undecryptable
 from phoneprovider.masking import mask_deep
 from phoneprovider.models import (
+    Connection,
     DeliveryAttempt,
     Execution,
     PhoneMessage,
     PhoneProvider,
 )
-from phoneprovider.providers import SendResult, custom, twilio
+from phoneprovider.providers import SendResult, custom, twilio, twilio_verify
+from phoneprovider.routing import Rule
 from phoneprovider.services import limits, queue
 from phoneprovider.services.executions import REASON_MAX, outcome_fields
 
@@ -62,6 +64,11 @@ def _claim_due(limit: int, only_pk: int | None = None) -> list[PhoneMessage]:
 # The fields a finished (or re-queued) attempt changes on its message: one bulk update per batch.
 _OUTCOME_FIELDS = [
     "status",
+    "route",
+    "route_name",
+    "route_step",
+    "step_first_attempt",
+    "failed_over",
     "reason",
     "claim_expires_at",
     "finished_at",
@@ -96,17 +103,29 @@ def retry_delay(attempt: int) -> float:
 
 
 Handler = tuple[object, dict[str, str]]  # (deployed ActionVersion or None, its secrets)
+Target = PhoneProvider | Connection  # the default provider, or a route's connection
 
 
-def _send(provider: PhoneProvider, handler: Handler, message: PhoneMessage) -> SendResult:
+def _send(target: Target, handler: Handler, message: PhoneMessage, rule: Rule | None) -> SendResult:
     """One provider call. Runs in a sender thread: no database access here (the handler and its
     secrets are read once per batch, before the threads start)."""
-    if provider.name == PhoneProvider.Name.TWILIO:
-        return twilio.send(provider, message)
+    if target.kind == Connection.Kind.TWILIO_VERIFY:
+        return twilio_verify.send(target, message)
+    if target.kind == Connection.Kind.TWILIO:
+        return twilio.send(target, message)
     version, secrets = handler
     if version is None:
         return SendResult("failed", "The custom provider has no deployed Action.")
-    return custom.send(message, version, secrets)
+    configuration = {}
+    if rule is not None:  # the handler sees which rule chose it (issue: rules and code together)
+        configuration = {
+            **target.configuration,
+            "route_id": rule.public_id,
+            "route_name": rule.name,
+            "connection_id": target.public_id,
+            "connection_name": target.name,
+        }
+    return custom.send(message, version, secrets, configuration=configuration)
 
 
 def _execution_build(result: SendResult, code: str = "") -> Execution | None:
@@ -124,7 +143,7 @@ def _execution_build(result: SendResult, code: str = "") -> Execution | None:
 _sender_pool: ThreadPoolExecutor | None = None
 
 
-def _send_all(batch: list[PhoneMessage], send: Callable[[PhoneMessage], SendResult]) -> list:
+def _send_all(batch: list, send: Callable[[object], SendResult]) -> list:
     """Send a batch side by side: the sandbox runs many executions at once and provider calls
     wait on the network, so one slow gateway answer doesn't hold up the rest of the batch."""
     global _sender_pool
@@ -134,51 +153,93 @@ def _send_all(batch: list[PhoneMessage], send: Callable[[PhoneMessage], SendResu
         _sender_pool = ThreadPoolExecutor(
             settings.DELIVERY_BATCH_SIZE, thread_name_prefix="phoneprovider-send"
         )
-    return list(_sender_pool.map(lambda message: _send_safely(send, message), batch))
+    return list(_sender_pool.map(lambda row: _send_safely(send, row), batch))
 
 
 def deliver_due(*, limit: int | None = None, only_pk: int | None = None) -> list[PhoneMessage]:
-    """Deliver what is due, once: claim a batch, record its attempts, send it concurrently,
-    write the outcomes in bulk, fail over where the policy says so. Returns the claimed rows."""
+    """Deliver what is due, once: claim a batch, choose each message's route, record the
+    attempts, send them concurrently, write the outcomes in bulk, fail over where the route or
+    the policy says so. Returns the claimed rows."""
     limit = limit or settings.DELIVERY_BATCH_SIZE
     config = Snapshot()
     provider = config.provider()
+    rules = config.routes()
     # The claims and their attempt rows commit together: one durable write before the sends.
     with transaction.atomic():
         batch = _claim_due(limit, only_pk)
-        sendable = []
+        pinned = _pinned_rules(batch)
+        sendable: list[tuple[PhoneMessage, Target, Rule | None]] = []
         for message in batch:
-            if message.attempt_count > settings.MESSAGE_MAX_ATTEMPTS:
+            rule = pinned.get(message.pinned_connection_id) or _route_choose(message, rules)
+            if message.attempt_count - message.step_first_attempt >= settings.MESSAGE_MAX_ATTEMPTS:
                 _finish(
                     message,
                     Status.FAILED,
                     f"Gave up after {settings.MESSAGE_MAX_ATTEMPTS} attempts that did not finish.",
                 )
+            elif rule is not None:
+                sendable.append((message, rule.connection_at(message.route_step), rule))
             elif provider is None or provider.disabled:
                 _finish(message, Status.FAILED, "No enabled phone provider is configured.")
             else:
-                sendable.append(message)
+                sendable.append((message, provider, None))
         attempts = DeliveryAttempt.objects.bulk_create(
-            DeliveryAttempt(message=m, number=m.attempt_count, provider_name=provider.name)
-            for m in sendable
+            DeliveryAttempt(
+                message=message,
+                number=message.attempt_count,
+                provider_name=target.kind,
+                connection=target if rule else None,
+                connection_name=target.name if rule else "",
+            )
+            for message, target, rule in sendable
         )
     if only_pk is None and len(batch) == limit:
         queue.deliveries_wake()  # more may be due: let an idle worker claim them now
     if not sendable:
         return batch
     try:
-        custom_provider = provider.name == PhoneProvider.Name.CUSTOM
-        handler = config.custom_handler() if custom_provider else (None, {})
+        needs_handler = any(t.kind == Connection.Kind.CUSTOM for _, t, _ in sendable)
+        handler = config.custom_handler() if needs_handler else (None, {})
     except SecretUnavailable as exc:  # the operator can put the old key back: retried till then
         logger.error("Delivery of %d message(s): %s", len(sendable), exc.message)
         results = [SendResult("retry", exc.message) for _ in sendable]
     else:
-        results = _send_all(sendable, lambda message: _send(provider, handler, message))
-    _record_results(list(zip(sendable, attempts, results, strict=True)))
-    failing = [m for m in sendable if _should_fail_over(config, provider, m)]
+        results = _send_all(sendable, lambda row: _send(row[1], handler, row[0], row[2]))
+    messages = [message for message, _, _ in sendable]
+    _record_results(
+        list(zip(messages, attempts, results, strict=True)),
+        failover={
+            m.pk: rule for m, _, rule in sendable if rule and rule.has_step_after(m.route_step)
+        },
+    )
+    failing = [m for m, _, rule in sendable if not rule and _should_fail_over(config, provider, m)]
     if failing:
         _fail_over(provider, failing)
     return batch
+
+
+def _pinned_rules(batch: list[PhoneMessage]) -> dict[int, Rule]:
+    """Stand-in rules for the batch's messages pinned to one connection (tests), by its pk."""
+    pks = {m.pinned_connection_id for m in batch if m.pinned_connection_id}
+    if not pks:
+        return {}
+    return {c.pk: Rule.only(c) for c in Connection.objects.filter(pk__in=pks)}
+
+
+def _route_choose(message: PhoneMessage, rules: tuple[Rule, ...]) -> Rule | None:
+    """The rule ``message`` goes by: the one it is already on (failover walks along it, even
+    after it is disabled), else the first that matches now (None: the default provider)."""
+    if message.route_id is not None:
+        for rule in rules:
+            if rule.pk == message.route_id:
+                return rule
+    rule = routing.resolve(rules, routing.Subject.of_message(message))
+    if rule is None:
+        message.route_id, message.route_name = None, ""
+    elif rule.pk != message.route_id:
+        message.route_id, message.route_name = rule.pk, rule.name
+        message.route_step, message.step_first_attempt = 0, message.attempt_count
+    return rule
 
 
 def message_deliver(message_pk: int) -> PhoneMessage | None:
@@ -187,9 +248,10 @@ def message_deliver(message_pk: int) -> PhoneMessage | None:
     return batch[0] if batch else None
 
 
-def _send_safely(send: Callable[[PhoneMessage], SendResult], message: PhoneMessage) -> SendResult:
+def _send_safely(send: Callable[[object], SendResult], row) -> SendResult:
+    message = row[0] if isinstance(row, tuple) else row
     try:
-        return send(message)
+        return send(row)
     except SecretUnavailable as exc:  # the operator can put the old key back: retried till then
         logger.error("Delivery of %s: %s", message.public_id, exc.message)
         return SendResult("retry", exc.message)
@@ -248,8 +310,12 @@ _ATTEMPT_OUTCOMES = {
 
 
 @transaction.atomic
-def _record_results(done: list[tuple[PhoneMessage, DeliveryAttempt, SendResult]]) -> None:
-    """Write a batch's attempts, executions and message states: a few statements per batch."""
+def _record_results(
+    done: list[tuple[PhoneMessage, DeliveryAttempt, SendResult]],
+    failover: dict[int, Rule] | None = None,
+) -> None:
+    """Write a batch's attempts, executions and message states: a few statements per batch.
+    ``failover``: the messages whose rule has a next connection, should this one fail."""
     locked = PhoneMessage.objects.select_for_update().filter(pk__in=[m.pk for m, _, _ in done])
     present = set(locked.values_list("pk", flat=True))
     # Erased while it was being sent (services.erasure): nothing is to be kept about it.
@@ -274,7 +340,8 @@ def _record_results(done: list[tuple[PhoneMessage, DeliveryAttempt, SendResult]]
         attempt.error = result.reason[:REASON_MAX]
         attempt.provider_message_id = result.provider_message_id
         attempt.ended_at = now
-        if (delay := _set_message_outcome(message, result, now)) is not None:
+        rule = (failover or {}).get(message.pk)
+        if (delay := _set_message_outcome(message, result, now, rule)) is not None:
             retries.append((message.pk, delay))
     DeliveryAttempt.objects.bulk_update(
         [attempt for _, attempt, _ in done],
@@ -286,24 +353,28 @@ def _record_results(done: list[tuple[PhoneMessage, DeliveryAttempt, SendResult]]
     )
 
 
-def _set_message_outcome(message: PhoneMessage, result: SendResult, now) -> float | None:
-    """Where an attempt's result leaves its message; the retry delay when it goes round again."""
+def _set_message_outcome(
+    message: PhoneMessage, result: SendResult, now, rule: Rule | None = None
+) -> float | None:
+    """Where an attempt's result leaves its message; the retry delay when it goes round again.
+    A message that fails for good on a route's connection goes on to the next one (``rule``)."""
+    step_attempts = message.attempt_count - message.step_first_attempt + 1
     if result.outcome in ("sent", "delivered"):
         _set_outcome(
             message, result.outcome, provider_message_id=result.provider_message_id, sent_at=now
         )
     elif result.outcome == "dropped":
         _set_outcome(message, Status.DROPPED, result.reason)
-    elif result.outcome == "failed":
-        _set_outcome(message, Status.FAILED, result.reason)
-    elif message.attempt_count >= settings.MESSAGE_MAX_ATTEMPTS:
-        _set_outcome(
-            message,
-            Status.FAILED,
-            f"Retries exhausted after {message.attempt_count} attempts: {result.reason}",
-        )
+    elif result.outcome == "failed" or step_attempts >= settings.MESSAGE_MAX_ATTEMPTS:
+        reason = result.reason
+        if result.outcome != "failed":
+            reason = f"Retries exhausted after {step_attempts} attempts: {reason}"
+        if rule is None:
+            _set_outcome(message, Status.FAILED, reason)
+            return None
+        return _route_fail_over(message, rule, reason, now)
     else:
-        delay = retry_delay(message.attempt_count)
+        delay = retry_delay(step_attempts)
         due = now + timedelta(seconds=delay)
         if message.code and due > message.created_at + timedelta(
             seconds=settings.MESSAGE_CODE_TTL_SECONDS
@@ -317,6 +388,22 @@ def _set_message_outcome(message: PhoneMessage, result: SendResult, now) -> floa
             _set_outcome(message, Status.QUEUED, result.reason, next_attempt_at=due)
             return delay
     return None
+
+
+def _route_fail_over(message: PhoneMessage, rule: Rule, reason: str, now) -> float:
+    """Queue ``message`` again at once, for the rule's next connection (with its own tries)."""
+    failed = rule.connection_at(message.route_step)
+    message.route_step += 1
+    message.step_first_attempt = message.attempt_count + 1
+    message.failed_over = True
+    following = rule.connection_at(message.route_step)
+    _set_outcome(
+        message,
+        Status.QUEUED,
+        f"{failed.name}: {reason} Failing over to {following.name}.",
+        next_attempt_at=now,
+    )
+    return 0
 
 
 def message_sweep() -> dict:

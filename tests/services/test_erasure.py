@@ -230,8 +230,8 @@ def test_a_send_in_progress_when_its_message_is_erased_writes_nothing_back(
     message = messages.message_queue(to=NUMBER, code="7")
     original = delivery._send
 
-    def send_then_erased(provider, handler, msg):
-        result = original(provider, handler, msg)
+    def send_then_erased(target, handler, msg, rule):
+        result = original(target, handler, msg, rule)
         number_erase(NUMBER, actor="ops")  # arrives while the gateway call was out
         return result
 
