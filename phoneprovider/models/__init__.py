@@ -8,15 +8,13 @@ from phoneprovider.models.core import (
     AuditEntry,
     DeliveryAttempt,
     DeliveryMethod,
-    DeliveryPolicy,
     Execution,
-    LimitWindow,
     MessageType,
     PhoneMessage,
     PhoneProvider,
     PhoneTemplate,
-    PurgeRun,
 )
+from phoneprovider.models.operations import DeliveryPolicy, LimitWindow, PurgeRun
 from phoneprovider.models.routing import Connection, Route, RouteConnection
 
 __all__ = [

@@ -9,6 +9,7 @@ from werkzeug import Response
 
 from phoneprovider.models import PhoneMessage
 from phoneprovider.services import actions, delivery, queue
+from phoneprovider.services import connections as connection_service
 from phoneprovider.services import routing as routing_service
 from phoneprovider.services.messages import message_queue
 from tests.factories import (
@@ -205,7 +206,7 @@ def test_a_custom_connections_handler_sees_the_route_that_chose_it(twilio, gatew
     )
     actions.action_deploy(action, actor="test")
     gateway.expect_request("/sms", method="POST").respond_with_json({"ok": True})
-    custom = routing_service.connection_create(
+    custom = connection_service.connection_create(
         actor="test", name="gateway-eu", kind="custom", configuration={"region": "eu"}
     )
     rule = _rule("Europe", [custom], countries=["FR"])

@@ -5,6 +5,7 @@ import pytest
 from phoneprovider import routing, selectors
 from phoneprovider.errors import Conflict, ValidationError
 from phoneprovider.models import AuditEntry, Connection, Route
+from phoneprovider.services import connections as connection_service
 from phoneprovider.services import routing as routing_service
 from tests.factories import TWILIO_SID
 
@@ -14,7 +15,7 @@ VERIFY_SID = "VA" + "0123456789abcdef" * 2
 
 
 def twilio_connection(name="uk-twilio", **fields) -> Connection:
-    return routing_service.connection_create(
+    return connection_service.connection_create(
         actor="test",
         name=name,
         kind="twilio",
@@ -120,13 +121,13 @@ def test_a_connection_a_rule_uses_cannot_be_deleted_and_the_rule_is_named():
     connection = twilio_connection()
     rule("UK", [connection], countries=["GB"])
     with pytest.raises(Conflict, match="used by the rule 'UK'"):
-        routing_service.connection_delete(connection, actor="test")
+        connection_service.connection_delete(connection, actor="test")
     assert Connection.objects.filter(pk=connection.pk).exists()
 
 
 def test_a_connection_no_rule_uses_is_deleted():
     connection = twilio_connection()
-    routing_service.connection_delete(connection, actor="test")
+    connection_service.connection_delete(connection, actor="test")
     assert not Connection.objects.exists()
 
 
@@ -150,7 +151,7 @@ def test_bad_connections_are_refused(fields, field):
         "verify_service_sid": VERIFY_SID,
     }
     with pytest.raises(ValidationError) as caught:
-        routing_service.connection_create(actor="test", **{**base, **fields})
+        connection_service.connection_create(actor="test", **{**base, **fields})
     fields_named = [e.field for e in getattr(caught.value, "errors", [caught.value])]
     assert field in fields_named
     assert not Connection.objects.exists()
@@ -164,7 +165,7 @@ def test_connection_names_are_unique():
 
 def test_the_auth_token_is_write_only_and_masked_in_the_audit():
     connection = twilio_connection()
-    routing_service.connection_update(connection, actor="test", twilio_auth_token="")
+    connection_service.connection_update(connection, actor="test", twilio_auth_token="")
     connection.refresh_from_db()
     assert connection.twilio_auth_token == "secret-token"  # an empty value keeps it
     for entry in AuditEntry.objects.filter(object_type="phone_connection"):
@@ -172,7 +173,7 @@ def test_the_auth_token_is_write_only_and_masked_in_the_audit():
 
 
 def test_a_verify_connection_with_a_region_host_is_stored():
-    connection = routing_service.connection_create(
+    connection = connection_service.connection_create(
         actor="test",
         name="verify-ie",
         kind="twilio_verify",
