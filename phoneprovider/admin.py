@@ -8,12 +8,15 @@ from phoneprovider.models import (
     ActionVersion,
     ApiToken,
     AuditEntry,
+    Connection,
     DeliveryAttempt,
     Execution,
     PhoneMessage,
     PhoneProvider,
     PhoneTemplate,
     PurgeRun,
+    Route,
+    RouteConnection,
 )
 from phoneprovider.phone import mask
 from phoneprovider.services.tokens import token_revoke
@@ -99,11 +102,43 @@ class PhoneTemplateAdmin(ReadOnlyAdmin):
     list_display = ("type", "disabled", "from_number", "updated_at")
 
 
+@admin.register(Connection)
+class ConnectionAdmin(ReadOnlyAdmin):
+    """Routing connections are changed on the Routing page or through the API (validated and
+    audited there); here they are shown, the auth token never."""
+
+    list_display = ("name", "kind", "public_id", "twilio_sid", "api_host", "updated_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "public_id")
+    exclude = ("twilio_auth_token",)
+    readonly_fields = ("has_auth_token",)
+
+    @admin.display(boolean=True, description="Auth token set")
+    def has_auth_token(self, obj):
+        return obj.has_auth_token
+
+
+class RouteConnectionInline(ReadOnlyInline):
+    model = RouteConnection
+    fields = ("position", "connection")
+    show_change_link = False
+
+
+@admin.register(Route)
+class RouteAdmin(ReadOnlyAdmin):
+    list_display = ("position", "name", "enabled", "public_id", "updated_at")
+    list_display_links = ("name",)
+    list_filter = ("enabled",)
+    search_fields = ("name", "public_id")
+    inlines = [RouteConnectionInline]
+
+
 class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
     fields = (
         "number",
         "provider_name",
+        "connection_name",
         "outcome",
         "error",
         "provider_message_id",
@@ -122,10 +157,18 @@ class PhoneMessageAdmin(ReadOnlyAdmin):
         "delivery_method",
         "status",
         "provider_name",
+        "route_name",
         "attempt_count",
         "created_at",
     )
-    list_filter = ("status", "message_type", "delivery_method", "provider_name", "is_test")
+    list_filter = (
+        "status",
+        "message_type",
+        "delivery_method",
+        "provider_name",
+        "failed_over",
+        "is_test",
+    )
     search_fields = ("public_id", "recipient", "provider_message_id", "idempotency_key")
     date_hierarchy = "created_at"
     exclude = ("code", "as_text", "as_voice")
@@ -147,7 +190,15 @@ class PhoneMessageAdmin(ReadOnlyAdmin):
 
 @admin.register(DeliveryAttempt)
 class DeliveryAttemptAdmin(ReadOnlyAdmin):
-    list_display = ("message", "number", "provider_name", "outcome", "started_at", "ended_at")
+    list_display = (
+        "message",
+        "number",
+        "provider_name",
+        "connection_name",
+        "outcome",
+        "started_at",
+        "ended_at",
+    )
     list_filter = ("outcome", "provider_name")
     list_select_related = ("message",)
     search_fields = ("message__public_id", "provider_message_id")

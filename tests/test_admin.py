@@ -17,8 +17,10 @@ from phoneprovider.models import (
     PhoneMessage,
     PhoneTemplate,
     PurgeRun,
+    Route,
+    RouteConnection,
 )
-from tests.factories import MessageFactory, TwilioProviderFactory
+from tests.factories import ConnectionFactory, MessageFactory, TwilioProviderFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +48,9 @@ def one_row_of_everything() -> None:
     ApiToken.objects.create(name="ci", prefix="pp_abc", token_hash="0" * 64, scopes=["all"])
     AuditEntry.objects.create(actor="ops", verb="deploy", object_type="action", object_id="1")
     PurgeRun.objects.create(trigger="command", complete=True)
+    connection = ConnectionFactory(name="uk", twilio_auth_token="uk-token-value-9")
+    route = Route.objects.create(name="UK", countries=["GB"])
+    RouteConnection.objects.create(route=route, connection=connection, position=0)
 
 
 @pytest.fixture
@@ -107,3 +112,13 @@ def test_action_change_page_lists_secret_names_never_values(admin_client):
     action = Action.objects.get()
     html = admin_client.get(f"/admin/phoneprovider/action/{action.pk}/change/").content.decode()
     assert "GATEWAY_TOKEN" in html and "s3cret-value-1" not in html
+
+
+def test_connection_page_shows_whether_a_token_is_set_never_the_token(admin_client):
+    one_row_of_everything()
+    connection = ConnectionFactory._meta.model.objects.get()
+    html = admin_client.get(f"/admin/phoneprovider/connection/{connection.pk}/change/")
+    html = html.content.decode()
+    assert "Auth token set" in html and "uk-token-value-9" not in html
+    route = admin_client.get(f"/admin/phoneprovider/route/{Route.objects.get().pk}/change/")
+    assert "uk" in route.content.decode()
