@@ -62,11 +62,13 @@ format: install
 # batch APIs, paced latency at 50 and 200 msg/s, CPU by process, Node's figure and `uptime` load.
 # The purge bench uses them when set, else SQLite; it prints the rate at which 100,000 expired
 # messages are purged. The routing bench prints what choosing a message's rule costs at 100 rules.
+# The charts bench (PostgreSQL only) times the Messages charts' queries over 1,000,000 messages.
 bench: install
 	$(PY) bench/runtime_bench.py
 	$(PY) bench/delivery_bench.py
 	$(PY) bench/purge_bench.py
 	$(PY) bench/routing_bench.py
+	$(PY) bench/charts_bench.py
 
 clean:
 	rm -rf $(VENV) var
