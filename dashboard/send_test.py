@@ -19,7 +19,13 @@ from dashboard import long_poll
 from dashboard.forms import SendTestForm
 from phoneprovider import selectors
 from phoneprovider.errors import ApplicationError, NotFound
-from phoneprovider.models import DeliveryAttempt, MessageType, PhoneMessage
+from phoneprovider.models import (
+    Connection,
+    DeliveryAttempt,
+    DeliveryMethod,
+    MessageType,
+    PhoneMessage,
+)
 from phoneprovider.services.messages import message_queue
 
 OUTCOMES = {
@@ -45,22 +51,27 @@ def send_test_respond(
     form_context: dict,
     unavailable: str,
     back_url: str,
+    connection: Connection | None = None,
 ) -> HttpResponse:
     """GET: the form. POST: queue a test message with a random code, then show its progress.
 
     ``form_context`` is what the form says about itself (``test_url``, ``test_intro``, ``nav``);
     without an enabled provider the admin goes back to ``back_url`` with ``unavailable``.
+    ``connection``: a routing connection's Test, sent through it only (no provider needed).
     """
-    provider = selectors.provider_get()
-    if provider is None or provider.disabled:
-        messages.error(request, unavailable)
-        if request.htmx:
-            return HttpResponseClientRedirect(back_url)
-        return redirect(back_url)
-    methods = list(provider.delivery_methods)
+    if connection is None:
+        provider = selectors.provider_get()
+        if provider is None or provider.disabled:
+            messages.error(request, unavailable)
+            if request.htmx:
+                return HttpResponseClientRedirect(back_url)
+            return redirect(back_url)
+        methods = list(provider.delivery_methods)
+    else:
+        methods = list(DeliveryMethod.values)  # every connection kind sends text and voice
 
     def form_page(form: SendTestForm, error: str = "") -> HttpResponse:
-        context = {**form_context, "form": form, "test_error": error}
+        context = {**form_context, "form": form, "test_error": error, "back_url": back_url}
         if request.htmx:
             return render(request, "dashboard/partials/send_test_form.html", context)
         return render(request, "dashboard/send_test.html", context)
@@ -77,6 +88,7 @@ def send_test_respond(
             delivery_method=form.cleaned_data["delivery_method"],
             code=f"{secrets.randbelow(1_000_000):06d}",
             is_test=True,
+            connection=connection,
         )
     except ApplicationError as exc:
         if exc.field in form.fields:
@@ -148,6 +160,15 @@ def status_context(message: PhoneMessage) -> dict:
         retry_in = max(0, round((due - timezone.now()).total_seconds()))
     attempts = _attempt_lines(message)
     from_templates = message.message_type != MessageType.OTP_VERIFY
+    if message.pinned_connection_id:  # a routing connection's Test
+        again_url = reverse("dashboard:connection_test", args=[message.pinned_connection.public_id])
+        done_url, nav = reverse("dashboard:routing"), "routing"
+    elif from_templates:
+        again_url = reverse("dashboard:template_try", args=[message.message_type])
+        done_url, nav = reverse("dashboard:template", args=[message.message_type]), "templates"
+    else:
+        again_url = reverse("dashboard:provider_test")
+        done_url, nav = reverse("dashboard:provider"), "provider"
     return {
         "message": message,
         "label": label,
@@ -158,11 +179,7 @@ def status_context(message: PhoneMessage) -> dict:
         "attempts": attempts if len(attempts) > 1 or retry_in is not None else [],
         "retry_in": retry_in,
         "execution": selectors.message_last_execution(message),
-        "again_url": reverse("dashboard:template_try", args=[message.message_type])
-        if from_templates
-        else reverse("dashboard:provider_test"),
-        "done_url": reverse("dashboard:template", args=[message.message_type])
-        if from_templates
-        else reverse("dashboard:provider"),
-        "nav": "templates" if from_templates else "provider",
+        "again_url": again_url,
+        "done_url": done_url,
+        "nav": nav,
     }

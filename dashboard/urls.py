@@ -3,7 +3,15 @@ from django.templatetags.static import static
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dashboard import editor_views, limit_views, log_views, message_views, template_views, views
+from dashboard import (
+    editor_views,
+    limit_views,
+    log_views,
+    message_views,
+    routing_views,
+    template_views,
+    views,
+)
 
 
 class FaviconRedirect(RedirectView):
@@ -69,6 +77,34 @@ urlpatterns = [
     path("logs/clear/", log_views.logs_clear, name="logs_clear"),
     # Abuse limits and failover.
     path("limits/", limit_views.limits_page, name="limits"),
+    # Routing: rules, connections (each with a Test), Which route?
+    path("routing/", routing_views.routing_page, name="routing"),
+    path("routing/which/", routing_views.routing_which, name="routing_which"),
+    path("routing/rules/", routing_views.rule_create, name="routing_rule_create"),
+    path("routing/rules/<str:public_id>/", routing_views.rule_edit, name="routing_rule"),
+    path(
+        "routing/rules/<str:public_id>/delete/",
+        routing_views.rule_delete,
+        name="routing_rule_delete",
+    ),
+    path(
+        "routing/rules/<str:public_id>/enabled/",
+        routing_views.rule_enabled,
+        name="routing_rule_enabled",
+    ),
+    path("routing/rules/<str:public_id>/move/", routing_views.rule_move, name="routing_rule_move"),
+    path("routing/connections/", routing_views.connection_add, name="connection_create"),
+    path("routing/connections/<str:public_id>/", routing_views.connection_edit, name="connection"),
+    path(
+        "routing/connections/<str:public_id>/delete/",
+        routing_views.connection_remove,
+        name="connection_delete",
+    ),
+    path(
+        "routing/connections/<str:public_id>/test/",
+        routing_views.connection_test,
+        name="connection_test",
+    ),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),

@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 FIREFOX = "/usr/bin/firefox-esr"
 ARTIFACTS = SCREENSHOTS.parent
-NAV = ["Phone Provider", "Templates", "Messages", "Logs", "Limits", "Admin"]
+NAV = ["Phone Provider", "Routing", "Templates", "Messages", "Logs", "Limits", "Admin"]
 
 # Script errors that reached Firefox's console service since ``arguments[0]`` (ms since the
 # epoch), whatever process they were raised in: uncaught exceptions and unhandled promise

@@ -140,7 +140,7 @@ PAGES = (
     ("/logs/", "Logs", "Live logs", "logs"),
     ("/limits/", "Limits", "Limits", "limits"),
 )
-NAV = ["Phone Provider", "Templates", "Messages", "Logs", "Limits", "Admin"]
+NAV = ["Phone Provider", "Routing", "Templates", "Messages", "Logs", "Limits", "Admin"]
 # Every visible form control without an accessible name: no <label>, aria-label(ledby) or title
 # (and, for a button, no text). Monaco's own widgets are its business.
 UNLABELLED_CONTROLS = """() => [...document.querySelectorAll("input, select, textarea, button")]

@@ -37,6 +37,17 @@ ROUTES = {
     "logs_download": ({}, ("GET",)),
     "logs_clear": ({}, ("POST",)),
     "limits": ({}, ("GET", "POST")),
+    "routing": ({}, ("GET",)),
+    "routing_which": ({}, ("GET", "POST")),
+    "routing_rule_create": ({}, ("POST",)),
+    "routing_rule": ({"public_id": "rte_missing"}, ("GET", "POST")),
+    "routing_rule_delete": ({"public_id": "rte_missing"}, ("POST",)),
+    "routing_rule_enabled": ({"public_id": "rte_missing"}, ("POST",)),
+    "routing_rule_move": ({"public_id": "rte_missing"}, ("POST",)),
+    "connection_create": ({}, ("POST",)),
+    "connection": ({"public_id": "con_missing"}, ("GET", "POST")),
+    "connection_delete": ({"public_id": "con_missing"}, ("POST",)),
+    "connection_test": ({"public_id": "con_missing"}, ("GET", "POST")),
 }
 # Reachable without signing in, on purpose.
 PUBLIC = {"login", "logout", None}
@@ -48,6 +59,7 @@ PAGES = {
     "messages": "Messages",
     "logs": "Logs",
     "limits": "Limits",
+    "routing": "Routing",
 }
 
 
@@ -129,7 +141,15 @@ def test_every_page_has_the_same_navigation_and_htmx_sends_the_token(
     html = response.content.decode()
     nav = html[html.index('aria-label="Main"') : html.index("</nav>")]
     links = [part.split("</a>")[0].split(">")[-1] for part in nav.split("<a ")[1:]]
-    assert links == ["Phone Provider", "Templates", "Messages", "Logs", "Limits", "Admin"]
+    assert links == [
+        "Phone Provider",
+        "Routing",
+        "Templates",
+        "Messages",
+        "Logs",
+        "Limits",
+        "Admin",
+    ]
     assert nav.count('aria-current="page"') == 1
     assert f'aria-current="page">{current}</a>' in nav
     # htmx requests carry the CSRF token in a header, set once on <body>.
