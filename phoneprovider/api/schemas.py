@@ -23,6 +23,7 @@ from phoneprovider.api.schema_parts import (  # noqa: F401 - also imported from 
     ref,
     shapes_by_name,
 )
+from phoneprovider.api.schemas_routing import ROUTING_COMPONENTS
 from phoneprovider.api.schemas_sending import SENDING_COMPONENTS
 from phoneprovider.services import actions as action_rules
 
@@ -407,6 +408,7 @@ COMPONENTS: dict[str, dict] = {
         }
     ),
     **SENDING_COMPONENTS,
+    **ROUTING_COMPONENTS,
 }
 # A new Action has no secrets yet: each one listed needs its value.
 COMPONENTS["NewSecretRequest"] = {**COMPONENTS["SecretRequest"], "required": ["name", "value"]}

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 
 from phoneprovider.api.errors import not_found_view
-from phoneprovider.api.views import actions, branding, config, messages
+from phoneprovider.api.views import actions, branding, config, messages, routing
 
 app_name = "api"
 
@@ -62,6 +62,18 @@ urlpatterns = [
         messages.NumberMessagesView.as_view(),
         name="number-messages",
     ),
+    path("phone/connections", routing.ConnectionsView.as_view(), name="connections"),
+    path("phone/connections/<str:id>", routing.ConnectionView.as_view(), name="connection"),
+    path(
+        "phone/connections/<str:id>/try",
+        routing.ConnectionTryView.as_view(),
+        name="connection-try",
+    ),
+    path("phone/routes", routing.RoutesView.as_view(), name="routes"),
+    # Before phone/routes/<id>: these two names are not route ids.
+    path("phone/routes/order", routing.RoutesOrderView.as_view(), name="routes-order"),
+    path("phone/routes/resolve", routing.RouteResolveView.as_view(), name="routes-resolve"),
+    path("phone/routes/<str:id>", routing.RouteView.as_view(), name="route"),
     # Last: anything else under /api/v2 is Auth0's JSON 404, never Django's HTML page.
     re_path(r"^.*$", not_found_view),
 ]

@@ -13,7 +13,8 @@ from phoneprovider.errors import Unauthorized, ValidationError
 from phoneprovider.models import ApiToken
 from phoneprovider.services.audit import audit_record
 
-# Auth0's scope names for the endpoints we serve, plus the sending API's.
+# Auth0's scope names for the endpoints we serve, plus our extensions' (sending, configuration
+# as code, routing).
 SCOPES: tuple[str, ...] = (
     *(
         f"{verb}:{resource}"
@@ -25,6 +26,8 @@ SCOPES: tuple[str, ...] = (
     "read:phone_config",
     "update:phone_config",
     "delete:phone_messages",
+    "read:phone_routes",
+    "update:phone_routes",
 )
 
 TOKEN_PREFIX = "ppt_"  # noqa: S105 - a marker, not a secret

@@ -37,6 +37,19 @@ def test_openapi_document_is_public_and_lists_every_operation():
         ("get", "/actions/executions/{id}"),
         ("post", "/phone/messages"),
         ("get", "/phone/messages/{id}"),
+        ("get", "/phone/connections"),
+        ("post", "/phone/connections"),
+        ("get", "/phone/connections/{id}"),
+        ("patch", "/phone/connections/{id}"),
+        ("delete", "/phone/connections/{id}"),
+        ("post", "/phone/connections/{id}/try"),
+        ("get", "/phone/routes"),
+        ("post", "/phone/routes"),
+        ("get", "/phone/routes/{id}"),
+        ("patch", "/phone/routes/{id}"),
+        ("delete", "/phone/routes/{id}"),
+        ("put", "/phone/routes/order"),
+        ("post", "/phone/routes/resolve"),
     }
     assert expected <= operations
     create = document["paths"]["/actions/actions"]["post"]
@@ -83,3 +96,38 @@ def test_docs_page_is_plain_html_without_external_assets():
     assert "/api/v2/branding/phone/providers/{id}/try" in html
     assert "create:phone_providers" in html
     assert "http://" not in html and "https://" not in html
+
+
+def test_routing_is_documented_as_our_extension_with_its_scopes():
+    document = Api(None).get("/openapi.json").json()
+    routing_paths = {p: ms for p, ms in document["paths"].items() if p.startswith("/phone/")}
+    tagged = {
+        (method, path)
+        for path, methods in routing_paths.items()
+        for method, op in methods.items()
+        if op["tags"] == ["Phone routing (phoneprovider extension)"]
+    }
+    assert len(tagged) == 13
+    for method, path in tagged:
+        op = document["paths"][path][method]
+        wanted = "read:phone_routes" if method == "get" else "update:phone_routes"
+        if path == "/phone/routes/resolve":
+            wanted = "read:phone_routes"  # a question, not a change
+        assert op["x-required-scopes"] == [wanted], (method, path)
+    schemas = document["components"]["schemas"]
+    # Credentials are accepted, never returned.
+    assert "credentials" in schemas["CreateConnectionRequest"]["properties"]
+    assert "credentials" not in schemas["Connection"]["properties"]
+    resolved = schemas["ResolvedRoute"]["properties"]
+    assert set(resolved) == {
+        "route",
+        "connections",
+        "default_provider",
+        "country",
+        "explanation",
+        "skipped",
+    }
+    create_route = document["paths"]["/phone/routes"]["post"]
+    assert create_route["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Route"
+    }

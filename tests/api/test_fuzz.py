@@ -14,6 +14,8 @@ database transaction. Not counted as refusing valid input:
   is stored (a provider's name, the Action's secrets and trigger), bindings that name an absent
   Action or leave out the deployed one, and PUT /phone/config, whose sections are the
   export_config format (README), documented as free-form objects;
+- routing: a rule naming connection ids that name none (or a PATCH of a connection whose shape
+  follows its stored kind), and a rule order that must list every stored rule once;
 - numbers outside the format "e164" that schemathesis' coverage phase makes from the pattern
   alone (it ignores custom formats).
 Each positive example names objects that exist (a provider, a template, an Action with a
@@ -38,11 +40,18 @@ from hypothesis import strategies as st  # noqa: E402
 
 from phoneprovider.api.docs import openapi_document  # noqa: E402
 from phoneprovider.errors import ValidationError  # noqa: E402
-from phoneprovider.models import Action, PhoneProvider, PhoneTemplate  # noqa: E402
+from phoneprovider.models import (  # noqa: E402
+    Action,
+    Connection,
+    PhoneProvider,
+    PhoneTemplate,
+    Route,
+)
 from phoneprovider.services import actions as action_services  # noqa: E402
+from phoneprovider.services import routing as routing_services  # noqa: E402
 from phoneprovider.services.templates import template_create  # noqa: E402
 from tests.api.conftest import HANDLER  # noqa: E402
-from tests.factories import TwilioProviderFactory  # noqa: E402
+from tests.factories import ConnectionFactory, TwilioProviderFactory  # noqa: E402
 
 # The document's format "e164": a number valid in its country's plan. One example per region.
 VALID_NUMBERS = sorted(
@@ -132,8 +141,20 @@ def _unstated_rule_broken(case, existing: dict) -> str:
     if case.path == "/phone/config" and case.method == "PUT":
         return "config sections"
     body = case.body if isinstance(case.body, dict) else {}
-    if case.path.startswith("/phone/messages") and _numbers_outside_the_format(body):
+    numbered = ("/phone/messages", "/phone/routes/resolve", "/phone/connections/{id}/try")
+    if case.path.startswith(numbered) and _numbers_outside_the_format(body):
         return "number outside the format e164"
+    if case.path == "/phone/connections/{id}" and {"configuration", "credentials", "kind"} & (
+        body.keys()
+    ):
+        return "shape follows the stored connection's kind"
+    if case.path == "/phone/routes/order":
+        return "the order lists every stored rule"
+    named = {c for c in body.get("connections") or [] if isinstance(c, str)}
+    if case.path.startswith("/phone/routes") and len(named) > (
+        Connection.objects.filter(public_id__in=named).count()
+    ):
+        return "connections that name none"
     by_stored_name = {"configuration", "credentials"} & body.keys() and "name" not in body
     if case.path == "/branding/phone/providers/{id}" and by_stored_name:
         return "shape follows the stored provider's name"
@@ -166,6 +187,22 @@ def _unstated_rule_broken(case, existing: dict) -> str:
 def _existing_ids(path: str) -> dict[str, str]:
     """Path parameters naming objects that exist, made once per operation when its path has
     ids. (A path without ids creates: an object made here would only answer 409.)"""
+    if path.startswith("/phone/connections") and not Action.objects.exists():
+        # A custom connection runs the deployed handler.
+        action_services.action_create_deployed(
+            actor="fuzz", name="fuzz", trigger_id="custom-phone-provider", code=HANDLER
+        )
+    if path.startswith("/phone/connections/"):
+        connection = Connection.objects.first() or ConnectionFactory()
+        return {"id": connection.public_id}
+    if path.startswith("/phone/routes/") and "{" in path:
+        route = Route.objects.first()
+        if route is None:
+            connection = Connection.objects.first() or ConnectionFactory()
+            route = routing_services.route_create(
+                actor="fuzz", name="fuzz", connections=[connection.public_id]
+            )
+        return {"id": route.public_id}
     if "{" not in path:
         if path.startswith("/phone/messages") and not PhoneProvider.objects.exists():
             TwilioProviderFactory()  # a send needs a provider, else 400
