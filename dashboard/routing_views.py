@@ -19,14 +19,12 @@ from phoneprovider import routing, selectors
 from phoneprovider.errors import ApplicationError, NotFound
 from phoneprovider.models import Connection, DeliveryMethod, MessageType, Route
 from phoneprovider.phone import normalize_e164
-from phoneprovider.services.routing import (
+from phoneprovider.services.connections import (
     connection_create,
     connection_delete,
     connection_update,
-    route_create,
-    route_delete,
-    route_update,
 )
+from phoneprovider.services.routing import route_create, route_delete, route_update
 
 WHICH_FIELDS = ("number", "client_id", "organization_id", "message_type", "delivery_method")
 

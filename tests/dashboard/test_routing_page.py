@@ -325,7 +325,7 @@ def test_add_connection_errors_are_inline_and_nothing_is_stored(staff):
     assert error_of(html, "conn", "name") == "Give it a name."
     assert "AC followed by 32" in error_of(html, "conn", "sid")
     assert "auth token is required" in error_of(html, "conn", "auth_token")
-    assert "must be a Twilio host" in error_of(html, "conn", "api_host")
+    assert "is not a twilio.com host" in error_of(html, "conn", "api_host")
     assert "From number or a Messaging Service SID" in error_of(html, "conn", "default_from")
     assert Connection.objects.count() == 0
     assert 'value="evil.example.com"' in html
