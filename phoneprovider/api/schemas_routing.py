@@ -21,7 +21,7 @@ from phoneprovider.api.schema_parts import (
     obj,
     ref,
 )
-from phoneprovider.services.routing import ROUTE_CONFIGURATION_KEYS
+from phoneprovider.services.connections import ROUTE_CONFIGURATION_KEYS
 
 CONNECTION_KINDS = ["twilio", "twilio_verify", "custom"]
 _SHORT = {"type": "string", "maxLength": 64}

@@ -12,6 +12,7 @@ from phoneprovider.api.validation import check
 from phoneprovider.config_cache import Snapshot
 from phoneprovider.models import Connection, DeliveryMethod, MessageType
 from phoneprovider.phone import normalize_e164
+from phoneprovider.services import connections as connection_services
 from phoneprovider.services import messages as message_services
 from phoneprovider.services import routing as routing_services
 
@@ -75,7 +76,7 @@ class ConnectionsView(ApiView):
         "connection with the same name answers 409.",
     )
     def post(self, request, *, body, query):
-        connection = routing_services.connection_create(
+        connection = connection_services.connection_create(
             actor=self.actor, **_connection_fields(body["kind"], body)
         )
         return respond(out.connection_json(connection), 201)
@@ -98,7 +99,7 @@ class ConnectionView(ApiView):
     def patch(self, request, *, body, query, id):
         connection = selectors.connection_get_by_public_id(id)
         fields = _connection_fields(connection.kind, body)
-        connection = routing_services.connection_update(connection, actor=self.actor, **fields)
+        connection = connection_services.connection_update(connection, actor=self.actor, **fields)
         return respond(out.connection_json(connection))
 
     @operation(
@@ -110,7 +111,7 @@ class ConnectionView(ApiView):
     )
     def delete(self, request, *, body, query, id):
         connection = selectors.connection_get_by_public_id(id)
-        routing_services.connection_delete(connection, actor=self.actor)
+        connection_services.connection_delete(connection, actor=self.actor)
         return respond(None, 204)
 
 
