@@ -36,7 +36,9 @@ _ROUTE_NAME = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NOT
 _API_HOST = {
     "type": "string",
     "maxLength": 128,
-    "pattern": r"^([a-z0-9-]+\.)+twilio\.com$",
+    # region.twilio.com, api.us1.twilio.com or edge.region.twilio.com (Twilio retired the
+    # other product.region hosts): what providers.twilio.api_host_problem lets through.
+    "pattern": r"^L\.(us1\.|L\.L\.)?twilio\.com$".replace("L", "[a-z0-9][a-z0-9-]*"),
     "description": "A Twilio region / edge host such as api.dublin.ie1.twilio.com (twilio.com "
     "hosts only); left out, Twilio's default host.",
 }

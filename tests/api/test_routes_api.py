@@ -246,7 +246,7 @@ def test_bad_connection_input_is_a_400_naming_the_field(api):
         ({**twilio_body(), "kind": "sms"}, 'No enum match for: "sms"\' on property kind'),
         (twilio_body(sid="AC123"), "Account SID is AC followed by 32"),
         ({**twilio_body(), "credentials": {}}, "auth token is required"),
-        (twilio_body(api_host="evil.example.com"), "must be a Twilio host"),
+        (twilio_body(api_host="evil.example.com"), "is not a twilio.com host"),
         (
             twilio_body(colour="red"),
             "Additional properties not allowed: colour' on property configuration",
