@@ -297,7 +297,7 @@ def test_unknown_ids_are_404_and_conflicts_are_409(api):
 
 
 def _resolved_by_matcher(to, **context) -> str | None:
-    subject = routing.Subject(to, message_type="otp_verify", delivery_method="text", **context)
+    subject = routing.Subject(to, **context)
     rule = routing.resolve(routing.rules_load(), subject)
     return rule.public_id if rule else None
 
@@ -391,3 +391,33 @@ def test_try_queues_a_test_message_pinned_to_the_connection(
         contains="E.164",
     )
     assert PhoneMessage.objects.count() == 1
+
+
+@pytest.fixture
+def staff(client, django_user_model):
+    user = django_user_model.objects.create_user("ops", password="pw-staff-123", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+def test_resolve_and_the_which_route_box_agree(api, staff):
+    uk, us = create_connection(api, twilio_body("uk")), create_connection(api, twilio_body("us"))
+    create_route(api, "Voice", [us], match={"delivery_methods": ["voice"]})
+    create_route(api, "Acme", [us, uk], match={"organization_ids": ["org_acme"]})
+    create_route(api, "Signup", [uk], match={"message_types": ["otp_enroll"]})
+    create_route(api, "UK", [uk], match={"countries": ["GB"]})
+    asked = [
+        {"to": "+447400123456"},
+        {"to": "+447400123456", "delivery_method": "voice"},
+        {"to": "+14155550100", "message_type": "otp_enroll"},
+        {"to": "+14155550100", "organization_id": "org_acme", "client_id": "app1"},
+        {"to": "+33612345678"},
+    ]
+    for body in asked:
+        answer = api.post("/phone/routes/resolve", body).json()
+        query = {("number" if k == "to" else k): v for k, v in body.items()}
+        box = staff.get("/routing/which/", query).context["which"]["explanation"]
+        assert answer["explanation"] == box.summary, body
+        assert [(s["name"], s["reason"]) for s in answer["skipped"]] == [
+            (rule.name, why) for rule, why in box.skipped
+        ]
