@@ -2,7 +2,8 @@
 on the real delivery path), "Which route?" for a number, and each rule's last 24 hours.
 
 Every write is one call of ``phoneprovider.services.routing`` (rules) or ``.connections``; its
-errors are shown beside the field they name. htmx controls (switch, move, Which route?, Test) are also plain forms."""
+errors are shown beside the field they name. htmx controls (switch, move, Which route?, Test)
+are also plain forms."""
 
 from dataclasses import dataclass
 
