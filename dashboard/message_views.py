@@ -1,5 +1,5 @@
-"""The message log: every message with filters, a detail view with its attempts, Resend, erasure
-of a number's data, and the last retention purge."""
+"""The message log: charts of the last 24 hours or 7 days, every message with filters, a detail
+view with its attempts, Resend, erasure of a number's data, and the last retention purge."""
 
 from datetime import datetime, time, timedelta
 
@@ -13,12 +13,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.views import _actor, staff_required
 from phoneprovider import selectors
+from phoneprovider import selectors_charts as charts
 from phoneprovider.errors import ApplicationError, NotFound, ValidationError
 from phoneprovider.models import DeliveryMethod, MessageType, PhoneMessage
 from phoneprovider.services.erasure import number_erase
 from phoneprovider.services.messages import RESENDABLE_STATUSES, message_resend
 
 PAGE_SIZE = 50
+CHART_WINDOWS = {"24h": "24 hours", "7d": "7 days"}
+CHART_PARAMS = ("window", "route")
 
 
 class MessageFilterForm(forms.Form):
@@ -41,9 +44,49 @@ def _day_start(day):
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
+def _chart_context(request: HttpRequest) -> dict:
+    """The chart panel: the window and route asked for (else 24 h, all messages), the hourly
+    figures as columns for the chart library, totals and the table that stands in without
+    JavaScript. Two queries: the rules, the aggregate."""
+    window = request.GET.get("window", "")
+    window = window if window in CHART_WINDOWS else "24h"
+    routes = charts.chart_routes()
+    asked = request.GET.get("route", "")
+    route = next((r for r in routes if r.public_id == asked), None)
+    if route is None and asked not in (charts.ALL, charts.DEFAULT):
+        asked = charts.ALL
+    chart = charts.message_buckets(window, route or asked)
+    route_label = (
+        route.name if route else {charts.ALL: "All messages"}.get(asked, "Default provider")
+    )
+    slowest = max(
+        (b for b in chart.buckets if b.p99_ms is not None), key=lambda b: b.p99_ms, default=None
+    )
+    return {
+        "chart_window": window,
+        "chart_windows": CHART_WINDOWS,
+        "chart_window_label": CHART_WINDOWS[window],
+        "chart_route": route.public_id if route else asked,
+        "chart_route_label": route_label,
+        "chart_routes": routes,
+        "chart_totals": chart.totals(),
+        "chart_slowest": slowest,
+        "chart_rows": [b for b in reversed(chart.buckets) if b.total],
+        "chart_series": {**chart.series(), "route": route_label},
+        # The list's filters ride along when the chart's switches are submitted, and back.
+        "chart_keep": [
+            (k, v) for k, v in request.GET.items() if k not in (*CHART_PARAMS, "before")
+        ],
+        "list_keep": [(k, v) for k, v in request.GET.items() if k in CHART_PARAMS],
+    }
+
+
 @require_GET
 @staff_required
 def messages_page(request: HttpRequest) -> HttpResponse:
+    chart = _chart_context(request)
+    if request.htmx and request.htmx.target == "chart-panel":
+        return render(request, "dashboard/partials/message_charts.html", chart)
     form = MessageFilterForm(request.GET)
     form.is_valid()
     data = form.cleaned_data
@@ -85,6 +128,7 @@ def messages_page(request: HttpRequest) -> HttpResponse:
             "purge": selectors.purge_last_run(),
             "message_retention_days": settings.MESSAGE_RETENTION_DAYS,
             "nav": "messages",
+            **chart,
         },
     )
 

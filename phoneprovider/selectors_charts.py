@@ -325,6 +325,11 @@ def route_totals(window: str = "24h", *, now: datetime | None = None) -> list[Ro
     return sorted(totals, key=lambda t: (-t.total, t.route_id or 0, t.deleted_route_name))
 
 
+def chart_routes() -> list[Route]:
+    """The rules a chart can be filtered by, in rule order (names and public ids only)."""
+    return list(Route.objects.order_by("position", "pk").only("pk", "public_id", "name"))
+
+
 def _milliseconds(duration: timedelta | None) -> float | None:
     return None if duration is None else duration / timedelta(milliseconds=1)
 
