@@ -51,7 +51,7 @@ def test_charts_draw_and_switch_window_and_route(logged_in, live_server, screens
     expect(panel).to_have_attribute("data-drawn", "24h All messages")
     _assert_drawn(page)
     expect(panel.locator(".chart-total-sent")).to_have_text("3")
-    screenshot("26-message-charts-24h")
+    screenshot("62-message-charts-24h")
 
     # 7 days: the switch swaps the panel (no page load) and the address says so.
     page.evaluate("window.__samePage = true")
@@ -75,5 +75,5 @@ def test_charts_draw_and_switch_window_and_route(logged_in, live_server, screens
     page.goto(page.url)
     expect(page.locator("#chart-panel")).to_have_attribute("data-drawn", "7d EU")
     _assert_drawn(page)
-    screenshot("27-message-charts-7d-route", full_page=True)
+    screenshot("63-message-charts-7d-route", full_page=True)
     assert not [m for m in page.console_messages if m.startswith(("pageerror", "error"))]

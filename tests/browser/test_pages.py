@@ -184,7 +184,8 @@ def test_messages_can_be_searched_by_keyboard(logged_in, live_server):
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.keyboard.press("Enter")
     search = page.get_by_role("searchbox", name="Search")
-    for _ in range(5):
+    # Past the time switch and the chart panel's controls (window, route, Show, hourly table).
+    for _ in range(10):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.id") == "id_q":
             break
