@@ -17,8 +17,8 @@ message), over the messages that have one. PostgreSQL computes the percentiles i
 (``percentile_cont … WITHIN GROUP``, hour by hour: see ``_HOURLY``); SQLite has no percentile
 aggregate, so there one GROUP BY query returns each hour's counts and durations (``GROUP_CONCAT``
 of microseconds) and ``percentile_cont`` below computes the same interpolated percentile in
-Python. (PostgreSQL interpolates intervals and rounds
-to the microsecond; the two agree to 0.001 ms.)
+Python. (PostgreSQL interpolates intervals and rounds to the microsecond: the two agree to
+0.001 ms.)
 
 Route filter: ``ALL``; ``DEFAULT`` (the default provider: messages no rule took — neither a
 rule now nor one since deleted, whose name the message keeps); or a ``Route``. Blocked messages
@@ -218,9 +218,8 @@ def message_buckets(
 # hours there are, will not hash them), whereas here each hour's percentile sorts only that
 # hour's rows, in memory. With 1M messages over 7 days (bench/charts_bench.py, a busy 2-core
 # machine, load 2-3, so noisy) 24 h took about 0.2 s instead of 0.5 s, 7 d 1-1.7 s instead of
-# 1.3-1.9 s. One
-# route's messages are sparse in each hour: they are read
-# faster all at once off the (route, created_at) index and grouped (``_hours_grouped``).
+# 1.3-1.9 s. One route's messages are sparse in each hour: they are read faster all at once off
+# the (route, created_at) index and grouped (``_hours_grouped``).
 _HOURLY = """
 SELECT h.hour, a.sent, a.delivered, a.failed, a.blocked, a.failed_over, a.total, a.p50, a.p99
 FROM unnest(%(hours)s::timestamptz[]) AS h(hour)

@@ -85,7 +85,9 @@
     latency.textContent = "";
     drawn.push(new uPlot(options(counts, "", COUNTS, "messages"), columns(COUNTS), counts));
     drawn.push(new uPlot(options(latency, "", LATENCY, "ms"), columns(LATENCY), latency));
-    document.getElementById("chart-panel").dataset.drawn = data.window + " " + data.route;
+    const panel = document.getElementById("chart-panel");
+    panel.dataset.drawn = data.window + " " + data.route;
+    panel.dataset.drawnIn = utc() ? "utc" : "local";
   }
 
   let resizing = null;

@@ -71,6 +71,13 @@ def test_charts_draw_and_switch_window_and_route(logged_in, live_server, screens
     expect(page.locator("#chart-panel").get_by_role("heading")).to_contain_text("EU")
     assert page.evaluate("window.__samePage") is True
 
+    # Times in UTC: the charts are drawn again, on UTC hours.
+    expect(page.locator("#chart-panel")).to_have_attribute("data-drawn-in", "local")
+    page.get_by_text("UTC", exact=True).click()
+    expect(page.locator("#chart-panel")).to_have_attribute("data-drawn-in", "utc")
+    expect(page.locator("#chart-panel")).to_have_attribute("data-drawn", "7d EU")
+    _assert_drawn(page)
+
     # The same address opened afresh draws the same chart.
     page.goto(page.url)
     expect(page.locator("#chart-panel")).to_have_attribute("data-drawn", "7d EU")
