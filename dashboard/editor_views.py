@@ -3,7 +3,6 @@
 import json
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,15 +18,9 @@ from dashboard.views import _actor, staff_required
 from phoneprovider import selectors
 from phoneprovider.errors import ApplicationError, NotFound, ValidationError
 from phoneprovider.models import Action, DeliveryMethod, Execution, MessageType
-from phoneprovider.services.actions import (
-    action_create,
-    action_create_deployed,
-    action_deploy,
-    action_update,
-    action_version_redeploy,
-)
+from phoneprovider.services.actions import action_version_redeploy
 from phoneprovider.services.executions import execution_test_start
-from phoneprovider.services.providers import STARTER_ACTION_NAME
+from phoneprovider.services.providers import custom_action_store
 
 EDITOR_SLOTS = ("form", "code", "secrets", "dependencies")
 # The Node built-ins `require()` offers inside the sandbox (BUILTINS in
@@ -147,30 +140,15 @@ def editor_page(request: HttpRequest) -> HttpResponse:
     try:
         existing = [s.name for s in action.secrets.all()] if action else []
         upserts, deletes = parse_secret_changes(request.POST, existing)
-        if action is None:
-            fields = {
-                "actor": actor,
-                "name": STARTER_ACTION_NAME,
-                "trigger_id": Action.Trigger.CUSTOM_PHONE_PROVIDER,
-                "code": code,
-                "secrets": upserts,
-                "dependencies": dependencies,
-            }
-            action = (action_create_deployed if deploy else action_create)(**fields)
-        else:
-            # Deploy ships what the editor shows: store it as the draft, then deploy; one
-            # transaction, so code that does not validate leaves the stored draft as it was.
-            with transaction.atomic():
-                action = action_update(
-                    action,
-                    actor=actor,
-                    code=code,
-                    secret_upserts=upserts,
-                    secret_deletes=deletes,
-                    dependencies=dependencies,
-                )
-                if deploy:
-                    action_deploy(action, actor=actor, only_if_changed=True)
+        # Deploy ships what the editor shows: stored as the draft, then deployed.
+        custom_action_store(
+            actor=actor,
+            code=code,
+            deploy=deploy,
+            secret_upserts=upserts,
+            secret_deletes=deletes,
+            dependencies=dependencies,
+        )
     except ApplicationError as exc:
         errors = _slots(exc)
         if request.htmx:
@@ -183,7 +161,7 @@ def editor_page(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboard/editor.html", context)
 
     if deploy:
-        version = selectors.deployed_version(action)
+        version = selectors.deployed_version(selectors.custom_provider_action())
         notice = (
             f"Deployed version {version.number}."
             if version.number != deployed_before

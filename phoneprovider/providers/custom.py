@@ -11,20 +11,7 @@ from django.core.cache import caches
 from phoneprovider import runtime
 from phoneprovider.crypto import reveal
 from phoneprovider.providers import SendResult
-
-
-def tenant() -> dict:
-    out = {"id": settings.TENANT_NAME, "friendly_name": settings.TENANT_FRIENDLY_NAME}
-    # Auth0 leaves the optional tenant fields out when they are not set; so do we.
-    for key, value in (
-        ("home_url", settings.TENANT_HOME_URL),
-        ("logo_url", settings.TENANT_LOGO_URL),
-        ("support_email", settings.TENANT_SUPPORT_EMAIL),
-        ("support_url", settings.TENANT_SUPPORT_URL),
-    ):
-        if value:
-            out[key] = value
-    return out
+from phoneprovider.tenant import tenant
 
 
 def build_event(message, secrets: dict[str, str], configuration: dict | None = None) -> dict:

@@ -20,10 +20,10 @@ from phoneprovider.models import (
     PhoneProvider,
 )
 from phoneprovider.phone import normalize_e164, normalize_sender
-from phoneprovider.providers import custom
 from phoneprovider.providers.templates import DEFAULT_BODIES, TemplateRenderError, render
 from phoneprovider.services import limits, queue
 from phoneprovider.services.audit import audit_record
+from phoneprovider.tenant import tenant as tenant_settings
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ Status = PhoneMessage.Status
 
 def template_variables(*, code: str, locale: str, context: dict) -> dict:
     """The Liquid variables Auth0 templates know."""
-    tenant = custom.tenant()
+    tenant = tenant_settings()
     user = dict(context.get("user") or {})
     request = context.get("request") or {}
     user.setdefault("source_ip", request.get("ip", ""))

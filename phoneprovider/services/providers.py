@@ -7,8 +7,9 @@ from django.db import IntegrityError, transaction
 
 from phoneprovider import selectors
 from phoneprovider.errors import Conflict, ValidationError
-from phoneprovider.models import DeliveryMethod, PhoneProvider
+from phoneprovider.models import Action, DeliveryMethod, PhoneProvider
 from phoneprovider.phone import normalize_sender
+from phoneprovider.services import actions
 from phoneprovider.services.audit import MASK, audit_record, audit_update
 
 _TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -195,6 +196,45 @@ STARTER_ACTION_NAME = "Custom Phone Provider"
 
 
 @transaction.atomic
+def custom_action_store(
+    *,
+    actor: str,
+    code: str,
+    deploy: bool,
+    secret_upserts: dict[str, str] | None = None,
+    secret_deletes: list[str] | None = None,
+    dependencies: list | None = None,
+) -> Action:
+    """Store the custom handler as the custom-phone-provider Action's draft (creating the Action
+    the first time) and, with ``deploy``, deploy it unless the deployed version already runs it.
+
+    One transaction: code that does not validate leaves the stored draft as it was.
+    """
+    action = selectors.custom_provider_action()
+    if action is None:
+        create = actions.action_create_deployed if deploy else actions.action_create
+        return create(
+            actor=actor,
+            name=STARTER_ACTION_NAME,
+            trigger_id=Action.Trigger.CUSTOM_PHONE_PROVIDER,
+            code=code,
+            secrets=secret_upserts,
+            dependencies=dependencies,
+        )
+    action = actions.action_update(
+        action,
+        actor=actor,
+        code=code,
+        secret_upserts=secret_upserts,
+        secret_deletes=secret_deletes,
+        dependencies=dependencies,
+    )
+    if deploy:
+        actions.action_deploy(action, actor=actor, only_if_changed=True)
+    return action
+
+
+@transaction.atomic
 def custom_provider_configure(
     *,
     actor: str,
@@ -209,29 +249,15 @@ def custom_provider_configure(
     Validation runs before any write, and everything happens in one transaction, so an invalid
     handler changes nothing.
     """
-    from phoneprovider.models import Action
-    from phoneprovider.services import actions
-
     actions.code_validate(code, Action.Trigger.CUSTOM_PHONE_PROVIDER)
     actions.secrets_changes_clean(secret_upserts or {}, secret_deletes or [])
-    action = selectors.custom_provider_action()
-    if action is None:
-        action = actions.action_create(
-            actor=actor,
-            name=STARTER_ACTION_NAME,
-            trigger_id=Action.Trigger.CUSTOM_PHONE_PROVIDER,
-            code=code,
-            secrets=secret_upserts,
-        )
-    else:
-        action = actions.action_update(
-            action,
-            actor=actor,
-            code=code,
-            secret_upserts=secret_upserts,
-            secret_deletes=secret_deletes,
-        )
-    actions.action_deploy(action, actor=actor, only_if_changed=True)
+    custom_action_store(
+        actor=actor,
+        code=code,
+        deploy=True,
+        secret_upserts=secret_upserts,
+        secret_deletes=secret_deletes,
+    )
     return provider_save(
         actor=actor,
         name=PhoneProvider.Name.CUSTOM,
