@@ -118,6 +118,8 @@ COMPONENTS: dict[str, dict] = {
             "action": ANY_OBJECT,
             "send_phone_message": ANY_OBJECT,
             "limits": ANY_OBJECT,
+            "phone_connections": ANY_OBJECT,
+            "phone_routes": array(ANY_OBJECT),
         },
         description="The document export_config prints. Secret values are ${ENV_NAME} "
         "references, resolved from the server's environment when applied.",

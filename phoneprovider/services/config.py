@@ -3,8 +3,9 @@
 One home for the logic behind ``manage.py export_config`` / ``apply_config`` and
 ``GET|PUT /api/v2/phone/config``. The document holds the provider, the customised templates, the
 deployed custom-phone-provider handler and the bound send-phone-message Actions (code, runtime,
-dependencies, secret names; ``config_actions``) and the delivery limits. Secret values never
-appear in it: the Twilio auth token and every Action secret are ``${ENV_NAME}`` references, read
+dependencies, secret names; ``config_actions``), the delivery limits, and the routing connections
+and rules (``config_routes``). Secret values never appear in it: the Twilio auth tokens and every
+Action secret are ``${ENV_NAME}`` references, read
 from the environment when applied, so an export contains no secret and applying the same file
 twice changes nothing.
 
@@ -20,7 +21,7 @@ from django.db import transaction
 
 from phoneprovider import selectors
 from phoneprovider.models import DeliveryPolicy, MessageType, PhoneProvider, PhoneTemplate
-from phoneprovider.services import config_actions
+from phoneprovider.services import config_actions, config_routes
 from phoneprovider.services import limits as limit_services
 from phoneprovider.services import providers as provider_services
 from phoneprovider.services import templates as template_services
@@ -54,7 +55,16 @@ LIMIT_KEYS = {
     *limit_services.COUNTRY_FIELDS,
     "failover_to_twilio",
 }
-TOP_KEYS = {"version", "provider", "templates", "action", config_actions.LEGACY, "limits"}
+TOP_KEYS = {
+    "version",
+    "provider",
+    "templates",
+    "action",
+    config_actions.LEGACY,
+    "limits",
+    config_routes.CONNECTIONS,
+    config_routes.ROUTES,
+}
 
 
 @dataclass
@@ -110,6 +120,8 @@ def config_export() -> dict:
         **{name: list(getattr(policy, name)) for name in limit_services.COUNTRY_FIELDS},
         "failover_to_twilio": policy.failover_to_twilio,
     }
+    doc[config_routes.CONNECTIONS] = config_routes.connections_export()
+    doc[config_routes.ROUTES] = config_routes.routes_export()
     return doc
 
 
@@ -158,8 +170,10 @@ def config_apply(
     """Make the installation match ``doc``; return what changed (or would, with ``dry_run``).
 
     Sections left out of the document are left alone; ``templates`` lists every customised
-    type (a customised type not listed goes back to the default bodies) and
-    ``send_phone_message`` every bound Action of that trigger (one left out is unbound).
+    type (a customised type not listed goes back to the default bodies),
+    ``send_phone_message`` every bound Action of that trigger (one left out is unbound), and
+    ``phone_connections`` / ``phone_routes`` every connection and rule (one left out is
+    deleted).
     """
     lines = lines or {}
     env = os.environ if env is None else env
@@ -183,9 +197,12 @@ def config_apply(
                 _apply_templates(doc["templates"], actor, lines)
             if "limits" in doc:
                 _apply_limits(doc["limits"], actor, lines)
-            result.changes = _diff(before, config_export()) + [
-                f"~ {path}: (new value from the environment)" for path in secrets_changed
-            ]
+            # After the handler: a custom connection needs it deployed.
+            secrets_changed += config_routes.routing_apply(doc, actor, lines, env)
+            result.changes = _diff(
+                config_routes.routes_comparable(before),
+                config_routes.routes_comparable(config_export()),
+            ) + [f"~ {path}: (new value from the environment)" for path in secrets_changed]
             if result.changes:
                 audit_record(
                     actor=actor,

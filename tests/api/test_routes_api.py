@@ -421,3 +421,21 @@ def test_resolve_and_the_which_route_box_agree(api, staff):
         assert [(s["name"], s["reason"]) for s in answer["skipped"]] == [
             (rule.name, why) for rule, why in box.skipped
         ]
+
+
+def test_phone_config_carries_connections_and_rules_without_the_token(api, monkeypatch):
+    uk = create_connection(api)
+    create_route(api, "UK", [uk], match={"countries": ["GB"]})
+    exported = api.get("/phone/config")
+    assert TOKEN not in exported.content.decode()
+    doc = exported.json()
+    assert doc["phone_connections"]["uk"]["auth_token"] == "${CONNECTION_UK_AUTH_TOKEN}"
+    assert doc["phone_routes"] == [
+        {"name": "UK", "enabled": True, "match": {"countries": ["GB"]}, "connections": ["uk"]}
+    ]
+    monkeypatch.setenv("CONNECTION_UK_AUTH_TOKEN", TOKEN)
+    doc["phone_routes"][0]["match"]["countries"] = ["GB", "IE"]
+    applied = api.request("PUT", "/phone/config", doc)
+    assert applied.status_code == 200, applied.content
+    assert applied.json()["changes"] == ['~ phone_routes.UK.match.countries: ["GB"] → ["GB", "IE"]']
+    assert api.get("/phone/routes").json()["routes"][0]["match"]["countries"] == ["GB", "IE"]

@@ -50,6 +50,8 @@ def test_bound_send_phone_message_actions_are_exported_by_name_without_secret_va
         "action",
         "send_phone_message",
         "limits",
+        "phone_connections",
+        "phone_routes",
     ]
     assert "sns-secret-1" not in export_text()
 

@@ -13,8 +13,9 @@ class PhoneConfigView(ApiView):
         "Export the phone setup",
         tag=CONFIG,
         response="PhoneConfig",
-        description="Provider, customised templates, deployed handler and limits, as "
-        "`manage.py export_config` prints them; secrets only as ${ENV_NAME} references.",
+        description="Provider, customised templates, deployed handler, limits, routing connections "
+        "and rules, as `manage.py export_config` prints them; secrets only as ${ENV_NAME} "
+        "references.",
     )
     def get(self, request, *, body, query):
         return respond(config_services.config_export())
