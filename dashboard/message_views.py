@@ -147,6 +147,15 @@ def _sender_shown(message) -> str:
     return "none given: the handler chooses"
 
 
+def _route_shown(message) -> str:
+    """The rule the message took, by the name it had then; no rule: the default provider."""
+    if message.route_name:
+        return message.route_name if message.route_id else f"{message.route_name} (since deleted)"
+    if message.pinned_connection_id:
+        return "None: a connection's Test, sent through that connection only"
+    return "Default provider"
+
+
 @require_GET
 @staff_required
 def message_page(request: HttpRequest, public_id: str) -> HttpResponse:
@@ -162,6 +171,7 @@ def message_page(request: HttpRequest, public_id: str) -> HttpResponse:
             "attempts": message.attempt_list,
             "can_resend": message.status in RESENDABLE_STATUSES,
             "sender_shown": _sender_shown(message),
+            "route_shown": _route_shown(message),
             "nav": "messages",
         },
     )

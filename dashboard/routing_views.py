@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dashboard import routing_forms
 from dashboard.send_test import send_test_respond
 from dashboard.views import _actor, error_slots, staff_required
-from phoneprovider import routing, selectors
+from phoneprovider import routing, selectors, selectors_charts
 from phoneprovider.errors import ApplicationError, NotFound
 from phoneprovider.models import Connection, DeliveryMethod, MessageType, Route
 from phoneprovider.phone import normalize_e164
@@ -35,6 +35,7 @@ class RuleRow:
     route: Route
     conditions: list[str]
     connections: list[Connection]
+    counts: selectors_charts.Counts | None  # the last 24 hours; None: no message
 
 
 def conditions_in_words(route: Route) -> list[str]:
@@ -74,19 +75,23 @@ def _context(**extra) -> dict:
     """The whole page; ``extra`` replaces a form's values and errors, or the Which route? box."""
     routes = list(selectors.routes_list())
     connections = list(selectors.connections_list())
+    # One query for every rule's counts; a rule since deleted keeps its own (not shown here).
+    totals = selectors_charts.route_totals("24h")
+    counts = {t.route_id: t for t in totals if t.route_id or not t.deleted_route_name}
     users: dict[int, list[str]] = {}
     rows = []
     for route in routes:
         steps = [step.connection for step in route.steps.all()]
         for connection in steps:
             users.setdefault(connection.pk, []).append(route.name)
-        rows.append(RuleRow(route, conditions_in_words(route), steps))
+        rows.append(RuleRow(route, conditions_in_words(route), steps, counts.get(route.pk)))
     rule_values = extra.pop("rule_values", None) or routing_forms.rule_values(None)
     context = {
         "rows": rows,
         "connections": connections,
         "connection_users": [(c, users.get(c.pk, [])) for c in connections],
         "default_provider": _default_provider_label(),
+        "default_counts": counts.get(None),
         "rule_values": rule_values,
         "rule_errors": {},
         "rule_steps": routing_forms.step_slots(rule_values, connections),

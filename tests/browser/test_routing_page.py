@@ -126,4 +126,9 @@ def test_two_rules_built_in_the_page_each_send_a_test_and_which_route_names_them
     # Reordering with the arrows swaps the rows in place.
     page.get_by_role("button", name="Move North America up").click()
     expect(rows).to_have_text(["North America", "UK", "Default provider"])
+
+    # The test's message page names the connection its attempt used.
+    page.goto(f"{live_server.url}/messages/{by_number[UK_NUMBER].public_id}/")
+    expect(page.locator(".attempt-via")).to_have_text("twilio-uk (twilio)")
+    expect(page.locator("#message-route")).to_contain_text("a connection's Test")
     assert not [m for m in page.console_messages if m.startswith("pageerror")]

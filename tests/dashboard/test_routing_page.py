@@ -4,14 +4,21 @@ beside their fields with nothing stored, a connection's Test, and "Which route?"
 delivery's matcher does."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from phoneprovider import routing
-from phoneprovider.models import Connection, PhoneMessage, Route
-from phoneprovider.services.routing import route_create
-from tests.factories import TWILIO_SID, ConnectionFactory, VerifyConnectionFactory
+from phoneprovider.models import Connection, DeliveryAttempt, PhoneMessage, Route
+from phoneprovider.services.routing import route_create, route_delete
+from tests.factories import (
+    TWILIO_SID,
+    ConnectionFactory,
+    MessageFactory,
+    VerifyConnectionFactory,
+)
 
 PAGE = reverse("dashboard:routing")
 ADD_RULE = reverse("dashboard:routing_rule_create")
@@ -511,3 +518,79 @@ def test_which_route_says_what_is_wrong_with_a_number(staff, three_rules):
     html = staff.get(WHICH, {"number": "hello"}, **HTMX).content.decode()
     assert 'id="which-error"' in html
     assert "which-summary" not in html
+
+
+# ---- counts of the last 24 hours ---------------------------------------------------------------
+
+
+def counts_of(html: str, row_id: str) -> tuple[int, int, int]:
+    row = re.search(rf'id="{row_id}".*?</tr>', html, re.S).group(0)
+    return tuple(
+        int(re.search(rf'class="num count-{name}">(\d+)<', row).group(1))
+        for name in ("sent", "failed", "failed-over")
+    )
+
+
+@pytest.mark.django_db
+def test_each_rule_and_the_default_provider_show_their_last_24_hours(staff, two_connections):
+    eu, us = two_connections
+    uk, na = rule("UK", [eu, us], countries=["GB"]), rule("North America", [us], prefixes=["+1"])
+    on_uk = {"route": uk, "route_name": "UK"}
+    MessageFactory(status="sent", **on_uk)
+    MessageFactory(status="delivered", **on_uk)
+    MessageFactory(status="delivered", failed_over=True, route_step=1, **on_uk)
+    MessageFactory(status="failed", failed_over=True, route_step=1, **on_uk)
+    old = MessageFactory(status="sent", **on_uk)
+    PhoneMessage.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    MessageFactory(status="failed", route=na, route_name="North America")
+    MessageFactory(status="sent")  # no rule: the default provider
+    MessageFactory(status="failed")
+    MessageFactory(status="blocked")  # refused before any route: nobody's
+
+    html = staff.get(PAGE).content.decode()
+    assert counts_of(html, f"rule-{uk.public_id}") == (3, 1, 2)
+    assert counts_of(html, f"rule-{na.public_id}") == (0, 1, 0)
+    assert counts_of(html, "rule-default") == (1, 1, 0)
+
+
+# ---- the message detail names the rule and each attempt's connection ---------------------------
+
+
+@pytest.mark.django_db
+def test_message_detail_names_the_rule_and_each_attempts_connection(staff, two_connections):
+    eu, us = two_connections
+    uk = rule("UK", [eu, us], countries=["GB"])
+    message = MessageFactory(
+        recipient="+447400123456", status="sent", route=uk, route_name="UK", failed_over=True
+    )
+    DeliveryAttempt.objects.create(
+        message=message,
+        number=1,
+        provider_name="twilio",
+        connection=eu,
+        connection_name="twilio-eu",
+        outcome="failed",
+        error="Twilio error 21610",
+    )
+    DeliveryAttempt.objects.create(
+        message=message,
+        number=2,
+        provider_name="twilio",
+        connection=us,
+        connection_name="twilio-us",
+        outcome="sent",
+    )
+    html = staff.get(reverse("dashboard:message", args=[message.public_id])).content.decode()
+    assert 'id="message-route">Rule: <strong>UK</strong>' in html
+    vias = re.findall(r'<span class="muted attempt-via">(.*?)</span>', html)
+    assert vias == ["twilio-eu (twilio)", "twilio-us (twilio)"]
+
+    # The rule deleted since keeps its name here; a message no rule took names the default.
+    route_delete(uk, actor="test")
+    html = staff.get(reverse("dashboard:message", args=[message.public_id])).content.decode()
+    assert "Rule: <strong>UK (since deleted)</strong>" in html
+    plain = MessageFactory(status="sent")
+    DeliveryAttempt.objects.create(message=plain, number=1, provider_name="custom", outcome="sent")
+    html = staff.get(reverse("dashboard:message", args=[plain.public_id])).content.decode()
+    assert "Rule: <strong>Default provider</strong>" in html
+    assert re.findall(r'<span class="muted attempt-via">(.*?)</span>', html) == ["custom"]
