@@ -13,6 +13,7 @@ from django.utils import timezone
 from phoneprovider import routing
 from phoneprovider.models import Connection, DeliveryAttempt, PhoneMessage, Route
 from phoneprovider.services.routing import route_create, route_delete
+from tests.dashboard.test_provider_page import save_custom
 from tests.factories import (
     TWILIO_SID,
     ConnectionFactory,
@@ -349,6 +350,23 @@ def test_custom_connection_configuration_lines(staff):
 
 
 @pytest.mark.django_db
+def test_custom_connection_stores_its_configuration_once_a_handler_is_deployed(staff):
+    form = {"name": "gw", "kind": "custom", "configuration": "region=eu\n# a note\nkey = v"}
+    html = staff.post(ADD_CONNECTION, form).content.decode()
+    assert "deploy one first" in error_of(html, "conn", "kind")
+
+    save_custom(staff)  # deploys the custom-phone-provider Action
+    form["sid"] = TWILIO_SID  # a Twilio field, shown without JavaScript: not stored
+    assert staff.post(ADD_CONNECTION, form).status_code == 302
+    connection = Connection.objects.get()
+    assert connection.configuration == {"region": "eu", "key": "v"}
+    assert connection.twilio_sid == ""
+    edit = staff.get(reverse("dashboard:connection", args=[connection.public_id])).content
+    lines = re.search(r'name="configuration".*?>(.*?)</textarea>', edit.decode(), re.S).group(1)
+    assert sorted(lines.splitlines()) == ["key=v", "region=eu"]
+
+
+@pytest.mark.django_db
 def test_edit_connection_keeps_the_token_when_left_empty(staff):
     connection = ConnectionFactory(name="twilio-eu")
     url = reverse("dashboard:connection", args=[connection.public_id])
@@ -430,6 +448,22 @@ def test_connection_test_queues_a_message_pinned_to_it_without_a_provider(staff,
     assert status.context["again_url"] == url
     assert status.context["done_url"] == PAGE
     assert status.context["nav"] == "routing"
+
+
+@pytest.mark.django_db
+def test_connection_test_works_without_javascript(staff, two_connections):
+    eu, _ = two_connections
+    url = reverse("dashboard:connection_test", args=[eu.public_id])
+    page = staff.get(url).content.decode()
+    assert "<h1" in page and f'action="{url}"' in page
+    assert f'href="{PAGE}" data-close-dialog>Cancel</a>' in page
+
+    response = staff.post(url, {"to": "+14155550100", "delivery_method": "voice"})
+    message = PhoneMessage.objects.get()
+    assert message.pinned_connection == eu and message.delivery_method == "voice"
+    status_url = reverse("dashboard:provider_test_status", args=[message.public_id])
+    assert response["Location"] == status_url
+    assert staff.get(status_url).status_code == 200
 
 
 @pytest.mark.django_db
