@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from phoneprovider import health, routing
+from phoneprovider.bulk_update import rows_update
 from phoneprovider.config_cache import Snapshot
 from phoneprovider.crypto import SecretUnavailable, is_undecryptable
 from phoneprovider.masking import mask_deep
@@ -280,9 +281,7 @@ def _fail_over(provider: PhoneProvider, batch: list[PhoneMessage]) -> None:
             message.failed_over = True
             message.status = Status.SENDING
             message.updated_at = timezone.now()
-        PhoneMessage.objects.bulk_update(
-            batch, ["attempt_count", "failed_over", "status", "updated_at"]
-        )
+        rows_update(batch, ["attempt_count", "failed_over", "status", "updated_at"])
         attempts = DeliveryAttempt.objects.bulk_create(
             DeliveryAttempt(
                 message=m, number=m.attempt_count, provider_name=PhoneProvider.Name.TWILIO
@@ -343,11 +342,11 @@ def _record_results(
         rule = (failover or {}).get(message.pk)
         if (delay := _set_message_outcome(message, result, now, rule)) is not None:
             retries.append((message.pk, delay))
-    DeliveryAttempt.objects.bulk_update(
+    rows_update(
         [attempt for _, attempt, _ in done],
         ["execution", "outcome", "error", "provider_message_id", "ended_at"],
     )
-    PhoneMessage.objects.bulk_update([message for message, _, _ in done], _OUTCOME_FIELDS)
+    rows_update([message for message, _, _ in done], _OUTCOME_FIELDS)
     transaction.on_commit(
         lambda: [queue.message_enqueue(pk, countdown=delay) for pk, delay in retries]
     )
