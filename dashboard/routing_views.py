@@ -318,6 +318,9 @@ def _which(params) -> dict:
     """The Which route? box: what was asked and, once a number is given, the matcher's answer
     (``routing.explain``: the one matcher delivery and the API use)."""
     values = {field: (params.get(field) or "").strip() for field in WHICH_FIELDS}
+    # Every message has a type and a method: unasked, the sending API's defaults.
+    values["message_type"] = values["message_type"] or MessageType.OTP_VERIFY
+    values["delivery_method"] = values["delivery_method"] or DeliveryMethod.TEXT
     if not values["number"]:
         return {"values": values, "asked": False}
     try:

@@ -423,6 +423,20 @@ def test_resolve_and_the_which_route_box_agree(api, staff):
         ]
 
 
+def test_a_question_without_type_or_method_asks_about_a_text_one_time_code(api, staff):
+    uk = create_connection(api, twilio_body("uk"))
+    create_route(api, "Codes by text", [uk], match={"message_types": ["otp_verify"]})
+    create_route(api, "Calls", [uk], match={"delivery_methods": ["voice"]})
+    answer = api.post("/phone/routes/resolve", {"to": "+14155550100"}).json()
+    assert answer["route"]["name"] == "Codes by text"
+    box = staff.get("/routing/which/", {"number": "+14155550100"}).context["which"]
+    assert box["explanation"].rule.name == "Codes by text"
+    assert (box["values"]["message_type"], box["values"]["delivery_method"]) == (
+        "otp_verify",
+        "text",
+    )
+
+
 def test_phone_config_carries_connections_and_rules_without_the_token(api, monkeypatch):
     uk = create_connection(api)
     create_route(api, "UK", [uk], match={"countries": ["GB"]})

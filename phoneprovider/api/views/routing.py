@@ -238,14 +238,15 @@ class RouteResolveView(ApiView):
         response="ResolvedRoute",
         description="Runs the matcher delivery runs, on the rules delivery reads, and says why "
         "each earlier rule did not match, as the dashboard's Which route? box does. Left out, "
-        "message_type, delivery_method, client_id and organization_id are none: a rule that "
-        "asks for one of them does not match. Sends nothing.",
+        "message_type and delivery_method are the sending API's defaults (otp_verify, text) "
+        "and client_id and organization_id are none: a rule that asks for one does not match. "
+        "Sends nothing.",
     )
     def post(self, request, *, body, query):
         subject = routing.Subject(
             recipient=normalize_e164(body["to"], field="to"),
-            message_type=body.get("message_type", ""),
-            delivery_method=body.get("delivery_method", ""),
+            message_type=body.get("message_type", MessageType.OTP_VERIFY),
+            delivery_method=body.get("delivery_method", DeliveryMethod.TEXT),
             client_id=body.get("client_id", ""),
             organization_id=body.get("organization_id", ""),
         )
