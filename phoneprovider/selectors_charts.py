@@ -181,7 +181,10 @@ def _route_filtered(messages: QuerySet[PhoneMessage], route: Route | str) -> Que
     if isinstance(route, Route):
         return messages.filter(route_id=route.pk)
     if route == DEFAULT:
-        return messages.filter(route__isnull=True, route_name="").exclude(status=_Status.BLOCKED)
+        # Neither a rule's nor a connection's Test (pinned to that connection): the provider's.
+        return messages.filter(
+            route__isnull=True, route_name="", pinned_connection__isnull=True
+        ).exclude(status=_Status.BLOCKED)
     if route == ALL:
         return messages
     raise _unknown_route(route)
@@ -239,7 +242,10 @@ CROSS JOIN LATERAL (
 """
 _ROUTE_SQL = {
     ALL: "",
-    DEFAULT: "AND m.route_id IS NULL AND m.route_name = '' AND m.status <> %(blocked)s",
+    DEFAULT: (
+        "AND m.route_id IS NULL AND m.route_name = '' AND m.pinned_connection_id IS NULL "
+        "AND m.status <> %(blocked)s"
+    ),
 }
 
 
@@ -303,10 +309,12 @@ def route_totals(window: str = "24h", *, now: datetime | None = None) -> list[Ro
     """Each route's counts over ``window``, one query: a row per rule that took messages
     (``route_id``), one for the default provider (``route_id`` None, no name) and one per
     since-deleted rule (``route_id`` None, its name). Blocked messages belong to no route and
-    are left out (``message_buckets(window).totals()`` has them). Busiest first."""
+    are left out (``message_buckets(window).totals()`` has them), and so are connection Tests
+    (pinned to a connection, sent by no rule). Busiest first."""
     rows = (
         _in_window(window, now)
         .exclude(status=_Status.BLOCKED)
+        .filter(pinned_connection__isnull=True)
         .values("route_id", "route_name")
         .annotate(**_COUNTS)
     )

@@ -289,3 +289,17 @@ def test_route_totals_one_row_per_route_default_and_deleted_rule(spread, django_
         assert t.blocked == 0
     day = message_buckets("24h", now=NOW).totals()
     assert sum(t.total for t in totals) + day.blocked == day.total
+
+
+@pytest.mark.django_db
+def test_a_connection_test_counts_in_all_only_not_as_the_default_provider():
+    from phoneprovider.models import Connection
+
+    (message,) = _write([(HOUR - timedelta(minutes=5), "sent", None, 12.0, "")])
+    default_before = message_buckets("24h", DEFAULT, now=NOW).totals().total
+    assert default_before == 1 and route_totals("24h", now=NOW)[0].total == 1
+    message.pinned_connection = Connection.objects.create(name="uk", kind="twilio")
+    message.save(update_fields=["pinned_connection"])
+    assert message_buckets("24h", ALL, now=NOW).totals().total == 1
+    assert message_buckets("24h", DEFAULT, now=NOW).totals().total == 0
+    assert route_totals("24h", now=NOW) == []
