@@ -53,6 +53,11 @@ SENDING_COMPONENTS: dict[str, dict] = {
         {
             "number": {"type": "integer"},
             "provider": STRING,
+            "connection": {
+                "type": ["string", "null"],
+                "description": "The routing connection this attempt used (its name then); null "
+                "for the phone provider.",
+            },
             "outcome": STRING,
             "error": STRING,
             "provider_message_id": STRING,
@@ -85,6 +90,11 @@ SENDING_COMPONENTS: dict[str, dict] = {
             "provider_message_id": STRING,
             "limit_rule": {"type": ["string", "null"]},
             "failed_over": {"type": "boolean"},
+            "route": {
+                "type": ["string", "null"],
+                "description": "The routing rule that took the message (its name then); null "
+                "for the phone provider (no rule matched) or before the first attempt.",
+            },
             "idempotency_key": {"type": ["string", "null"]},
             "attempts": array(ref("MessageAttempt")),
             "created_at": DATE_TIME,

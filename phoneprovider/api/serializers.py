@@ -273,6 +273,7 @@ def message_json(message: PhoneMessage, *, with_attempts: bool = True) -> dict:
         "provider_message_id": message.provider_message_id,
         "limit_rule": message.limit_rule or None,
         "failed_over": message.failed_over,
+        "route": message.route_name or None,
         "idempotency_key": message.idempotency_key,
         "created_at": timestamp(message.created_at),
         "updated_at": timestamp(message.updated_at),
@@ -290,6 +291,7 @@ def message_json(message: PhoneMessage, *, with_attempts: bool = True) -> dict:
             {
                 "number": a.number,
                 "provider": a.provider_name,
+                "connection": a.connection_name or None,
                 "outcome": a.outcome,
                 "error": a.error,
                 "provider_message_id": a.provider_message_id,

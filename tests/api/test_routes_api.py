@@ -453,3 +453,24 @@ def test_phone_config_carries_connections_and_rules_without_the_token(api, monke
     assert applied.status_code == 200, applied.content
     assert applied.json()["changes"] == ['~ phone_routes.UK.match.countries: ["GB"] → ["GB", "IE"]']
     assert api.get("/phone/routes").json()["routes"][0]["match"]["countries"] == ["GB", "IE"]
+
+
+def test_a_messages_status_names_its_rule_and_each_attempts_connection(api):
+    from phoneprovider.models import DeliveryAttempt
+    from tests.factories import MessageFactory
+
+    routed = MessageFactory(status="sent", route_name="UK", attempt_count=2, failed_over=True)
+    DeliveryAttempt.objects.create(
+        message=routed, number=1, provider_name="twilio", connection_name="uk", outcome="failed"
+    )
+    DeliveryAttempt.objects.create(
+        message=routed, number=2, provider_name="twilio_verify", connection_name="uk-verify"
+    )
+    plain = MessageFactory(status="queued")
+    body = api.get(f"/phone/messages/{routed.public_id}").json()
+    assert body["route"] == "UK" and body["failed_over"] is True
+    assert [(a["provider"], a["connection"]) for a in body["attempts"]] == [
+        ("twilio", "uk"),
+        ("twilio_verify", "uk-verify"),
+    ]
+    assert api.get(f"/phone/messages/{plain.public_id}").json()["route"] is None
