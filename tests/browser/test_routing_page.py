@@ -1,6 +1,7 @@
 """The Routing page in Chromium: two connections and two rules built in the page, a test sent
-through each connection's Test button by the real worker to the fake Twilio, and "Which route?"
-naming the rule a +44 and a +1 number take."""
+through each connection's Test button by the real worker to the fake Twilio, "Which route?"
+naming the rule a +44 and a +1 number take, and the provider page's Send Test Message (a
+message like any other, not pinned) taking each rule."""
 
 import json
 
@@ -10,11 +11,13 @@ from werkzeug import Response
 
 from phoneprovider.models import PhoneMessage
 from tests.browser.test_pages import UNLABELLED_CONTROLS
+from tests.factories import TwilioProviderFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SID_UK = "AC" + "1" * 32
 SID_US = "AC" + "2" * 32
+SID_DEFAULT = "AC" + "3" * 32
 UK_NUMBER = "+447400123456"
 US_NUMBER = "+14155550100"
 
@@ -132,3 +135,38 @@ def test_two_rules_built_in_the_page_each_send_a_test_and_which_route_names_them
     expect(page.locator(".attempt-via")).to_have_text("twilio-uk (twilio)")
     expect(page.locator("#message-route")).to_contain_text("a connection's Test")
     assert not [m for m in page.console_messages if m.startswith("pageerror")]
+
+
+def test_a_send_test_from_the_provider_page_takes_each_rule_built_in_the_page(
+    logged_in, live_server, fake_twilio, worker_tasks
+):
+    """Not a connection's Test: the provider page's Send Test Message queues an ordinary
+    message, and the rules decide where it goes (the default provider only when none match)."""
+    for sid, twilio_id in ((SID_UK, "SMuk0002"), (SID_US, "SMus0002"), (SID_DEFAULT, "SMdf")):
+        twilio_answers(fake_twilio, sid, twilio_id)
+    TwilioProviderFactory(twilio_sid=SID_DEFAULT)
+    page = logged_in
+    page.goto(f"{live_server.url}/routing/")
+    add_connection(page, "twilio-uk", SID_UK, "+14155550101")
+    add_connection(page, "twilio-us", SID_US, "+14155550102")
+    add_rule(page, "UK", "twilio-uk", countries="GB")
+    add_rule(page, "North America", "twilio-us", prefixes="+1")
+
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("link", name="Send Test Message").click()
+    dialog = page.get_by_role("dialog", name="Send Test Message")
+    for number, french in ((UK_NUMBER, False), (US_NUMBER, False), ("+33612345678", True)):
+        dialog.get_by_label("Phone number").fill(number)
+        dialog.get_by_label("Text", exact=True).check()
+        dialog.get_by_role("button", name="Send").click()
+        expect(dialog.locator("#test-outcome")).to_contain_text("Sent", timeout=30_000)
+        if not french:
+            dialog.get_by_role("link", name="Send another").click()
+
+    by_number = {m.recipient: m for m in PhoneMessage.objects.all()}
+    assert by_number[UK_NUMBER].route_name == "UK"
+    assert by_number[US_NUMBER].route_name == "North America"
+    assert by_number["+33612345678"].route_name == ""  # no rule: the default provider
+    accounts = [request.path.split("/")[3] for request, _ in fake_twilio.log]
+    assert accounts == [SID_UK, SID_US, SID_DEFAULT]
+    assert worker_tasks.ran("phoneprovider.deliver_due") >= 3
