@@ -4,20 +4,10 @@ value that does not parse here is passed on as typed so the service names it wit
 
 from phoneprovider.errors import ValidationError
 from phoneprovider.models import Connection, Route
-from phoneprovider.services.routing import MAX_ROUTE_CONNECTIONS
+from phoneprovider.services.routing import MAX_ROUTE_CONNECTIONS, ROUTE_MATCH_FIELDS
 
 # Where each error of a form is shown (an error of another field goes to "form").
-RULE_SLOTS = (
-    "form",
-    "name",
-    "countries",
-    "prefixes",
-    "message_types",
-    "delivery_methods",
-    "client_ids",
-    "organization_ids",
-    "connections",
-)
+RULE_SLOTS = ("form", "name", *ROUTE_MATCH_FIELDS, "connections")
 CONNECTION_SLOTS = (
     "form",
     "name",
