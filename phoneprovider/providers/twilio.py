@@ -5,13 +5,16 @@ carry the same Twilio field names. ``base_url`` and ``_classify`` are shared wit
 ``twilio_verify``.
 """
 
+import re
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from django.conf import settings
 
 from phoneprovider.crypto import reveal
+from phoneprovider.errors import ValidationError
 from phoneprovider.net import OutboundError, outbound_request
+from phoneprovider.phone import normalize_sender
 from phoneprovider.providers import SendResult
 
 PUBLIC_HOSTS = {"api": "api.twilio.com", "verify": "verify.twilio.com"}
@@ -83,6 +86,33 @@ def api_host_problem(host: str) -> str | None:
     if len(labels) == 4 and labels[1] != "us1":
         return f"Twilio no longer answers at {host}; name the edge too ({example})."
     return None
+
+
+# Twilio's resource ids: two letters that name the kind of resource, then 32 hexadecimal digits.
+_SID_KINDS = {
+    "AC": "The Twilio Account SID",
+    "MG": "The Messaging Service SID",
+    "VA": "The Verify Service SID",
+}
+
+
+def sid_problem(value: str, prefix: str) -> str | None:
+    """Why ``value`` can't be a Twilio SID of the kind ``prefix`` names (None when it can)."""
+    if re.fullmatch(f"{prefix}[0-9a-fA-F]{{32}}", value or ""):
+        return None
+    return f"{_SID_KINDS[prefix]} is {prefix} followed by 32 hexadecimal characters."
+
+
+def sender_clean(value: str) -> tuple[str, ValidationError | None]:
+    """A From as it is stored (stripped; in E.164 form when it reads as a phone number, else as
+    given) and why Twilio will refuse it as a sender (None when it won't)."""
+    sender = (value or "").strip()
+    if not sender:
+        return "", None
+    try:
+        return normalize_sender(sender, field="default_from"), None
+    except ValidationError as exc:
+        return sender, exc
 
 
 def _status_callback_url() -> str | None:

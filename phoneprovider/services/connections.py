@@ -5,24 +5,17 @@ Every write is validated whole before anything is stored and audited with the au
 ``config_cache`` listens to these rows, so every process picks a change up.
 """
 
-import re
-
 from django.db import IntegrityError, transaction
 
 from phoneprovider import selectors
 from phoneprovider.errors import Conflict, ValidationError
 from phoneprovider.models import Connection, Route
-from phoneprovider.phone import normalize_sender
-from phoneprovider.providers.twilio import api_host_problem
+from phoneprovider.providers.twilio import api_host_problem, sender_clean, sid_problem
 from phoneprovider.services.audit import MASK, audit_record, audit_update
 
 MAX_CONFIGURATION_KEYS = 50
 # What delivery adds to a custom connection's event.configuration.
 ROUTE_CONFIGURATION_KEYS = ("route_id", "route_name", "connection_id", "connection_name")
-
-_TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
-_TWILIO_MSSID = re.compile(r"^MG[0-9a-fA-F]{32}$")
-_VERIFY_SID = re.compile(r"^VA[0-9a-fA-F]{32}$")
 
 CONNECTION_FIELDS = (
     "name",
@@ -68,40 +61,21 @@ def _connection_errors(connection: Connection) -> list[ValidationError]:
 
 def _twilio_errors(connection: Connection) -> list[ValidationError]:
     errors = []
-    if not _TWILIO_SID.match(connection.twilio_sid):
-        errors.append(
-            ValidationError(
-                "The Twilio Account SID is AC followed by 32 hexadecimal characters.",
-                field="sid",
-            )
-        )
+    if problem := sid_problem(connection.twilio_sid, "AC"):
+        errors.append(ValidationError(problem, field="sid"))
     if not connection.twilio_auth_token:
         errors.append(ValidationError("The Twilio auth token is required.", field="auth_token"))
     if connection.api_host and (problem := api_host_problem(connection.api_host)):
         errors.append(ValidationError(problem, field="api_host"))
     if connection.kind == Connection.Kind.TWILIO_VERIFY:
-        if not _VERIFY_SID.match(connection.verify_service_sid):
-            errors.append(
-                ValidationError(
-                    "The Verify Service SID is VA followed by 32 hexadecimal characters.",
-                    field="service_sid",
-                )
-            )
+        if problem := sid_problem(connection.verify_service_sid, "VA"):
+            errors.append(ValidationError(problem, field="service_sid"))
         return errors
-    if connection.twilio_default_from:
-        try:
-            connection.twilio_default_from = normalize_sender(
-                connection.twilio_default_from, field="default_from"
-            )
-        except ValidationError as exc:
-            errors.append(exc)
-    if connection.twilio_mssid and not _TWILIO_MSSID.match(connection.twilio_mssid):
-        errors.append(
-            ValidationError(
-                "The Messaging Service SID is MG followed by 32 hexadecimal characters.",
-                field="mssid",
-            )
-        )
+    connection.twilio_default_from, refused = sender_clean(connection.twilio_default_from)
+    if refused:
+        errors.append(refused)
+    if connection.twilio_mssid and (problem := sid_problem(connection.twilio_mssid, "MG")):
+        errors.append(ValidationError(problem, field="mssid"))
     if not connection.twilio_default_from and not connection.twilio_mssid:
         errors.append(
             ValidationError("Give a From number or a Messaging Service SID.", field="default_from")

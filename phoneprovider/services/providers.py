@@ -1,19 +1,13 @@
 """Writes of the installation's phone provider."""
 
-import contextlib
-import re
-
 from django.db import IntegrityError, transaction
 
 from phoneprovider import selectors
 from phoneprovider.errors import Conflict, ValidationError
 from phoneprovider.models import Action, DeliveryMethod, PhoneProvider
-from phoneprovider.phone import normalize_sender
+from phoneprovider.providers.twilio import sender_clean, sid_problem
 from phoneprovider.services import actions
 from phoneprovider.services.audit import MASK, audit_record, audit_update
-
-_TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
-_TWILIO_MSSID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 
 DEPLOYED_ACTION_MISSING = "custom_email_provider_deployed_action_not_found"  # Auth0's spelling
 
@@ -42,12 +36,8 @@ def _clean_twilio_fields(provider: PhoneProvider) -> None:
     """
     provider.twilio_sid = (provider.twilio_sid or "").strip()
     provider.twilio_mssid = (provider.twilio_mssid or "").strip()
-    sender = (provider.twilio_default_from or "").strip()
-    if sender:
-        # Kept as given when it isn't a number; provider_warnings says why Twilio will refuse it.
-        with contextlib.suppress(ValidationError):
-            sender = normalize_sender(sender, field="default_from")
-    provider.twilio_default_from = sender
+    # Kept as given when it isn't a number; provider_warnings says why Twilio will refuse it.
+    provider.twilio_default_from, _ = sender_clean(provider.twilio_default_from)
 
 
 def provider_warnings(provider: PhoneProvider | None) -> dict[str, str]:
@@ -55,21 +45,13 @@ def provider_warnings(provider: PhoneProvider | None) -> dict[str, str]:
     if provider is None or provider.name != PhoneProvider.Name.TWILIO:
         return {}
     warnings = {}
-    if provider.twilio_sid and not _TWILIO_SID.match(provider.twilio_sid):
-        warnings["sid"] = (
-            "Twilio Account SIDs are AC followed by 32 hexadecimal characters; "
-            "Twilio will refuse this one."
-        )
-    if provider.twilio_default_from:
-        try:
-            normalize_sender(provider.twilio_default_from, field="default_from")
-        except ValidationError as exc:
-            warnings["default_from"] = f"{exc.message} Twilio will refuse it as a sender."
-    if provider.twilio_mssid and not _TWILIO_MSSID.match(provider.twilio_mssid):
-        warnings["mssid"] = (
-            "Messaging Service SIDs are MG followed by 32 hexadecimal characters; "
-            "Twilio will refuse this one."
-        )
+    if provider.twilio_sid and (problem := sid_problem(provider.twilio_sid, "AC")):
+        warnings["sid"] = f"{problem} Twilio will refuse this one."
+    _, refused = sender_clean(provider.twilio_default_from)
+    if refused:
+        warnings["default_from"] = f"{refused.message} Twilio will refuse it as a sender."
+    if provider.twilio_mssid and (problem := sid_problem(provider.twilio_mssid, "MG")):
+        warnings["mssid"] = f"{problem} Twilio will refuse this one."
     if provider.twilio_default_from and provider.twilio_mssid:
         warnings.setdefault(
             "mssid",
