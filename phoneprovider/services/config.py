@@ -34,6 +34,7 @@ from phoneprovider.services.config_document import (  # noqa: F401 - the documen
     config_load,
     env_value,
     section_errors,
+    token_apply,
 )
 
 VERSION = 1
@@ -239,11 +240,7 @@ def _apply_provider(section, actor: str, lines: dict, env) -> list[str]:
     fields["twilio_mssid"] = section.get("mssid", "")
     changed: list[str] = []
     provider = selectors.provider_get()
-    if "auth_token" in section:
-        token = env_value(section["auth_token"], f"{path}.auth_token", lines, env)
-        if provider is None or provider.twilio_auth_token != token:
-            fields["twilio_auth_token"] = token
-            changed.append(f"{path}.auth_token")
+    token_apply(section, provider, fields, changed, path, lines, env)
     with section_errors(path, lines):
         if provider is None:
             provider_services.provider_create(actor=actor, **fields)

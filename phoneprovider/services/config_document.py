@@ -115,8 +115,21 @@ def check_type(value, kind, path: str, lines: dict, label: str):
     return value
 
 
-def section_errors(path: str, lines: dict):
-    """Re-raise a service's error with the document's line and field beside it."""
+def token_apply(section: dict, current, fields: dict, changed: list, path: str, lines: dict, env):
+    """Put the auth token ``section`` references into ``fields`` when it is not the one
+    ``current`` (a provider or connection, or None) stores, and add its path to ``changed``:
+    applying reports which tokens changed, never their values."""
+    if "auth_token" not in section:
+        return
+    token = env_value(section["auth_token"], f"{path}.auth_token", lines, env)
+    if current is None or current.twilio_auth_token != token:
+        fields["twilio_auth_token"] = token
+        changed.append(f"{path}.auth_token")
+
+
+def section_errors(path: str, lines: dict, *, under: dict[str, str] | None = None):
+    """Re-raise a service's error with the document's line and field beside it. ``under`` names
+    the key a field is written below in the file (a rule's conditions sit under ``match``)."""
 
     class _Wrap:
         def __enter__(self):
@@ -125,7 +138,10 @@ def section_errors(path: str, lines: dict):
         def __exit__(self, kind, exc, tb):
             if isinstance(exc, ConfigError) or not isinstance(exc, ApplicationError):
                 return False
-            sub = f"{path}.{exc.field}" if getattr(exc, "field", None) else path
+            field = getattr(exc, "field", None)
+            if field and under and field in under:
+                field = f"{under[field]}.{field}"
+            sub = f"{path}.{field}" if field else path
             line = lines.get(sub) or lines.get(path)
             raise ConfigError(exc.message, path=sub, line=line) from None
 

@@ -11,7 +11,6 @@ deletes what the file leaves out, as ``templates`` and ``send_phone_message`` do
 import re
 
 from phoneprovider import selectors
-from phoneprovider.errors import ApplicationError
 from phoneprovider.models import Connection, Route
 from phoneprovider.services import connections as connection_services
 from phoneprovider.services import routing as routing_services
@@ -19,12 +18,15 @@ from phoneprovider.services.config_document import (
     ConfigError,
     check_keys,
     check_type,
-    env_value,
+    section_errors,
+    token_apply,
 )
 
 CONNECTIONS = "phone_connections"
 ROUTES = "phone_routes"
 MATCH_FIELDS = routing_services.ROUTE_MATCH_FIELDS
+# A rule's conditions are written under its ``match`` key (where an error about one points).
+_IN_MATCH = dict.fromkeys(MATCH_FIELDS, "match")
 
 # The file's keys of each kind → the model's fields.
 KIND_FIELDS = {
@@ -118,30 +120,9 @@ def routing_apply(doc: dict, actor: str, lines: dict, env) -> list[str]:
         wanted = {str(name) for name in doc[CONNECTIONS] or {}}
         for connection in Connection.objects.exclude(name__in=wanted).order_by("name"):
             # A rule the file keeps that still names it: the service names the rule.
-            with _errors(CONNECTIONS, lines):
+            with section_errors(CONNECTIONS, lines):
                 connection_services.connection_delete(connection, actor=actor)
     return changed
-
-
-class _errors:
-    """A service's error as a ConfigError naming the file's line and key (a rule's match
-    conditions live under ``match``)."""
-
-    def __init__(self, path: str, lines: dict):
-        self.path, self.lines = path, lines
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if isinstance(exc, ConfigError) or not isinstance(exc, ApplicationError):
-            return False
-        field = exc.field
-        if field in MATCH_FIELDS and self.path.startswith(ROUTES):
-            field = f"match.{field}"
-        sub = f"{self.path}.{field}" if field else self.path
-        line = self.lines.get(sub) or self.lines.get(self.path)
-        raise ConfigError(exc.message, path=sub, line=line) from None
 
 
 def _connections_apply(section, actor: str, lines: dict, env) -> list[str]:
@@ -178,12 +159,8 @@ def _connections_apply(section, actor: str, lines: dict, env) -> list[str]:
                 value, dict if key == "configuration" else str, f"{path}.{key}", lines, label
             )
         current = existing.get(str(name))
-        if "auth_token" in body:
-            token = env_value(body["auth_token"], f"{path}.auth_token", lines, env)
-            if current is None or current.twilio_auth_token != token:
-                fields["twilio_auth_token"] = token
-                changed.append(f"{path}.auth_token")
-        with _errors(path, lines):
+        token_apply(body, current, fields, changed, path, lines, env)
+        with section_errors(path, lines):
             if current is None:
                 connection_services.connection_create(actor=actor, **fields)
             elif any(getattr(current, f) != v for f, v in fields.items()):
@@ -224,7 +201,7 @@ def _routes_apply(section, actor: str, lines: dict) -> None:
             "connections": [connections[n].public_id for n in names],
         }
         route = unclaimed[name].pop(0) if unclaimed.get(name) else None
-        with _errors(path, lines):
+        with section_errors(path, lines, under=_IN_MATCH):
             if route is None:
                 route = routing_services.route_create(actor=actor, **fields)
             elif _differs(route, fields):
