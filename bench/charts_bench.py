@@ -14,17 +14,12 @@ Nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from cryptography.fernet import Fernet
+from _database import bench_environment, django_setup, reset_database
 
-ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "phoneprovider_charts_bench"
 ROUTES = ("EU", "UK", "US", "Enterprise")
 
@@ -79,34 +74,6 @@ LEFT JOIN phoneprovider_route AS r
 def _status_case() -> str:
     whens = " ".join(f"WHEN g.r_status < {bound} THEN '{status}'" for bound, status in STATUSES)
     return f"CASE {whens} END"
-
-
-def bench_environment() -> dict | None:
-    env = dict(os.environ)
-    url = env.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        return None
-    env["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + DATABASE
-    env["VAR_DIR"] = str(ROOT / "var" / "bench")
-    env["DEBUG"] = "false"  # DEBUG keeps every SQL query in memory
-    env["SECURE_SSL_REDIRECT"] = "false"
-    env.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    env.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    env["LOG_LEVEL"] = "WARNING"
-    env["DJANGO_SETTINGS_MODULE"] = "phoneprovider.settings"
-    return env
-
-
-def reset_database(env: dict) -> None:
-    import psycopg
-
-    admin = env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
-    )
 
 
 def fill(count: int) -> list:
@@ -169,17 +136,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
-    env = bench_environment()
+    env = bench_environment(DATABASE)
     if env is None:
         print("Charts bench skipped: it needs DATABASE_URL pointing at PostgreSQL.")
         return
     Path(env["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
     reset_database(env)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_setup(env)
     from django.utils import timezone
 
     from phoneprovider.selectors_charts import DEFAULT, message_buckets, route_totals

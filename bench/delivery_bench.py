@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import signal
 import socket
 import statistics
@@ -36,8 +35,8 @@ import threading
 import time
 from pathlib import Path
 
+import _database
 import httpx
-from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLER = """
@@ -64,42 +63,17 @@ def free_port() -> int:
 
 
 def bench_environment() -> dict:
-    env = dict(os.environ)
-    env["VAR_DIR"] = str(ROOT / "var" / "bench")
-    # Production settings: DEBUG keeps every SQL query in memory and costs CPU per request.
-    env["DEBUG"] = "false"
-    env["SECURE_SSL_REDIRECT"] = "false"  # plain HTTP on loopback
-    env.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    env.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    env["LOG_LEVEL"] = "WARNING"
-    env["API_RATE_LIMIT_PER_MINUTE"] = "10000000"  # the bench measures delivery, not the limit
-    env["OUTBOUND_ALLOWED_NETWORKS"] = "127.0.0.1/32"
-    url = env.get("DATABASE_URL", "")
-    if not url.startswith("postgres") or not env.get("REDIS_URL"):
+    env = _database.bench_environment("phoneprovider_bench")
+    if env is None or not env.get("REDIS_URL"):
         # Said, not failed: `make bench` goes on to the other benches.
         print("delivery bench skipped: it runs `make serve`, which needs DATABASE_URL (postgres://…)"
               " and REDIS_URL", file=sys.stderr)  # fmt: skip
         raise SystemExit(0)
-    env["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/phoneprovider_bench"
+    env["API_RATE_LIMIT_PER_MINUTE"] = "10000000"  # the bench measures delivery, not the limit
+    env["OUTBOUND_ALLOWED_NETWORKS"] = "127.0.0.1/32"
     env["CELERY_LOG_LEVEL"] = "WARNING"
     env["SERVE_STOP_SECONDS"] = "20"
     return env
-
-
-def reset_database(env: dict) -> None:
-    url = env["DATABASE_URL"]
-    if url.startswith("postgres"):
-        import psycopg
-
-        admin = url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS phoneprovider_bench WITH (FORCE)")
-            conn.execute("CREATE DATABASE phoneprovider_bench")
-    else:
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
-    )
 
 
 SETUP = """
@@ -396,7 +370,7 @@ def main() -> None:
     serve = None
     try:
         gateway_url = f"http://127.0.0.1:{gateway.stdout.readline().strip()}"
-        reset_database(env)
+        _database.reset_database(env)
         token = configure(env, gateway_url + "/sms")
         log = open(Path(env["VAR_DIR"]) / "serve.log", "w")  # noqa: SIM115 - closed below
         serve = subprocess.Popen(

@@ -12,50 +12,13 @@ Nothing is asserted beyond every old message being gone.
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from cryptography.fernet import Fernet
+from _database import bench_environment, django_setup, reset_database
 
-ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "phoneprovider_purge_bench"
-
-
-def bench_environment() -> dict:
-    env = dict(os.environ)
-    env["VAR_DIR"] = str(ROOT / "var" / "bench")
-    env["DEBUG"] = "false"  # DEBUG keeps every SQL query in memory
-    env["SECURE_SSL_REDIRECT"] = "false"
-    env.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    env.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    env["LOG_LEVEL"] = "WARNING"
-    env["DJANGO_SETTINGS_MODULE"] = "phoneprovider.settings"
-    url = env.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        env["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + DATABASE
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / 'bench' / 'purge.sqlite3'}"
-    return env
-
-
-def reset_database(env: dict) -> None:
-    url = env["DATABASE_URL"]
-    if url.startswith("postgres"):
-        import psycopg
-
-        admin = url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-    else:
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
-    )
 
 
 def write_old_messages(count: int, age_days: int) -> None:
@@ -118,14 +81,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="RETENTION_BATCH_SIZE")
     args = parser.parse_args()
 
-    env = bench_environment()
+    env = bench_environment(DATABASE, sqlite="purge.sqlite3")
     Path(env["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
     reset_database(env)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_setup(env)
     from django.conf import settings
     from django.db import connection
 
