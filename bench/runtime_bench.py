@@ -101,9 +101,11 @@ class Ours:
     def __init__(self, url: str, concurrency: int):
         self.secrets = {"GATEWAY_URL": url, "GATEWAY_TOKEN": "bench-token-123"}
         self.policy = runtime.HttpPolicy(allowed_networks=["127.0.0.1/32"])
-        # Warm-up (not measured): start `concurrency` sandboxes in parallel, warm contexts.
+        # Warm-up (not measured): start the sandboxes in parallel and warm their contexts. A
+        # sandbox runs several executions at once, each in a worker of its own, so it is sent
+        # enough that every worker the measured phases will use has booted.
         with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(lambda _: self.once(), range(concurrency * 3)))
+            list(pool.map(lambda _: self.once(), range(concurrency * 8)))
 
     def once(self) -> runtime.Outcome:
         outcome = runtime.execute(

@@ -9,13 +9,18 @@ as Auth0 handlers use them, and its permissions (network only, through a deny li
 non-public ranges) as the outer wall.
 
 1. ``execute`` (``_execute.py``) checks a *sandbox process* out of a per-process pool
-   (``_sandbox.py``: started lazily, after fork; one execution at a time each; a warm one for the
-   same ``context_key`` preferred) and sends it the execution as one JSON line over a pipe.
-2. The sandbox (``deno/server.js``, started by ``_deno.py``) keeps one Web Worker (its own V8
-   isolate) per ``context_key`` holding the handler module and its declared npm packages
-   (``deno/worker.js``); a context is reused only for the same key and code, and thrown away
-   after any error. The main thread never runs handler code, so it can enforce deadlines and
-   terminate a runaway worker without losing the process.
+   (``_sandbox.py``: started lazily, after fork; several executions in flight each, up to a cap,
+   once no more processes may be started; a warm one for the same ``context_key`` preferred) and
+   sends it the execution as one JSON line over a pipe (``_process.py``: one reader thread per
+   sandbox hands each answer to the thread waiting for that execution).
+2. The sandbox (``deno/server.js``, started by ``_deno.py``) runs each execution in a Web Worker
+   (its own V8 isolate) holding the handler module and its declared npm packages
+   (``deno/worker.js``), one execution at a time per worker, as many workers per
+   ``context_key`` as it has in flight; a context is reused only for the same key and code, and
+   thrown away after any error. When the process must be killed, the executions that merely
+   shared it report ``crashed`` (transient), the one that ran over its limit its own error. The
+   main thread never runs handler code, so it can enforce deadlines and terminate a runaway
+   worker without losing the process.
 3. Containment, soft to hard: a deadline inside the sandbox; V8's heap limit
    (``--max-old-space-size``, which aborts the process); the caller's watch on the process's
    resident size (memory outside the heap, such as ArrayBuffers); and the caller's own deadline

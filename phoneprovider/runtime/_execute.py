@@ -148,16 +148,19 @@ def execute(
         res: dict = {}
         for attempt in range(2):
             sandbox = pool.checkout(key, int(limits.memory_mb), spec)
-            sandbox.arm_memory_watch(int(limits.memory_mb) + 32)
             spawned_ms += sandbox.spawn_ms
             sandbox.spawn_ms = 0.0
             res = {}
             try:
-                res = sandbox.run(req, fetch, time.monotonic() + float(limits.timeout_s) + GRACE_S)
-                sandbox.rss_limit_pages = 0
+                res = sandbox.run(
+                    req,
+                    fetch,
+                    time.monotonic() + float(limits.timeout_s) + GRACE_S,
+                    int(limits.memory_mb) + 32,
+                )
                 break
             except SandboxDied:
-                # It died while idle (killed from outside): nothing ran yet, use a fresh one.
+                # It died before the execution reached it: nothing ran yet, use a fresh one.
                 sandbox.kill()
                 if attempt:
                     raise

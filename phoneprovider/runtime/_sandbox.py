@@ -1,284 +1,46 @@
-"""Sandbox processes (Deno, ``deno/server.js``) and the pool each calling process keeps.
+"""The pool of sandbox processes (``_process.py``) each calling process keeps.
 
 Each calling process (a Celery worker child, a test process, the bench) keeps a small pool of
-sandbox processes, started lazily on first use and after every fork. A sandbox runs one
-execution at a time; a calling thread checks one out, preferring one that already holds a warm
-context for the execution's ``context_key``. The caller enforces the wall-clock deadline from
-outside (``timeout_s`` + ``GRACE_S``) and watches the sandbox's resident size: on overrun it kills
-the sandbox with SIGKILL and reports a timeout or memory outcome; if the sandbox dies (V8 aborts
-when a heap reaches its limit) it reads the exit status and the tail of the sandbox's stderr to
-say why. Either way the next execution gets a fresh sandbox, and the calling process never runs
-handler code itself.
+sandbox processes, started lazily on first use and after every fork. A sandbox serves up to
+``max_in_flight`` executions at once (each in a Web Worker of its own); a calling thread checks
+one out, preferring an idle one that already holds a warm context for the execution's
+``context_key``, then starting another process while under ``max_processes``, then sharing the
+least busy one. The caller enforces the wall-clock deadline from outside (``timeout_s`` +
+``GRACE_S``) and the sandbox's reader watches its resident size: on overrun the process is
+killed (``_process.py`` says which execution gets which outcome). The next execution gets a fresh
+sandbox, and the calling process never runs handler code itself.
 """
 
 from __future__ import annotations
 
-import base64
 import collections
-import contextlib
-import json
 import os
-import re
-import select
-import signal
-import subprocess
-import tempfile
 import threading
-import time
 
 from phoneprovider.runtime import _deno
-from phoneprovider.runtime._types import FetchFn, FetchRequest
+from phoneprovider.runtime._process import Sandbox, SandboxDied
+
+__all__ = ["GRACE_S", "Pool", "Sandbox", "SandboxDied", "get_pool", "spec_for"]
 
 GRACE_S = 3.0
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-START_TIMEOUT_S = 30.0
 MAX_CONTEXTS_PER_SANDBOX = 8
-
-
-class SandboxDied(Exception):
-    pass
-
-
-class _Deadline(Exception):
-    pass
-
-
-class _MemoryExceeded(Exception):
-    pass
-
-
-class Sandbox:
-    """One sandbox process and the pipe to it."""
-
-    def __init__(self, memory_mb: int, spec: tuple):
-        self.memory_mb = memory_mb
-        self.spec = spec
-        self.warm_keys: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self._buf = bytearray()
-        self.rss_limit_pages = 0
-        self._statm: int | None = None
-        # The sandbox's stderr (V8 writes fatal errors there) is kept to explain a crash.
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the sandbox
-        self.proc = subprocess.Popen(
-            _deno.command(memory_mb, spec[0]),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            bufsize=0,
-            close_fds=True,
-            start_new_session=True,
-            cwd="/",
-            # Nothing of this process's environment (database URLs, keys) reaches the sandbox.
-            env=_deno.environment(),
-        )
-        self.proc.stdin.write(_deno.init_message())
-        self._out = self.proc.stdout.fileno()
-        self._in = self.proc.stdin.fileno()
-        os.set_blocking(self._in, False)
-        self._out_poll = select.poll()
-        self._out_poll.register(self._in, select.POLLOUT | select.POLLERR)
-        self._poll = select.poll()
-        self._poll.register(self._out, select.POLLIN | select.POLLHUP | select.POLLERR)
-        self.alive = True
-        self.started = time.perf_counter()
-        self.spawn_ms = 0.0
-
-    def wait_ready(self) -> None:
-        msg = self._read(time.monotonic() + START_TIMEOUT_S)
-        if msg is None or msg.get("op") != "ready":
-            self.kill()
-            raise SandboxDied(f"The sandbox process did not start: {self.death_reason()[1]}")
-        self.spawn_ms = (time.perf_counter() - self.started) * 1000
-
-    def _rss_pages(self) -> int:
-        # Read at least twice per execution: the file stays open (a pread, not an open and a
-        # close each time), and so keeps naming this process even once its pid is reused.
-        try:
-            if self._statm is None:
-                self._statm = os.open(f"/proc/{self.proc.pid}/statm", os.O_RDONLY | os.O_CLOEXEC)
-            return int(os.pread(self._statm, 128, 0).split()[1])
-        except (OSError, IndexError, ValueError):
-            return 0
-
-    def _close_statm(self) -> None:
-        if self._statm is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._statm)
-            self._statm = None
-
-    def arm_memory_watch(self, budget_mb: int) -> None:
-        self.rss_limit_pages = self._rss_pages() + budget_mb * 1024 * 1024 // _PAGE
-
-    # ---------------------------------------------------------------- pipe
-    def _send(self, msg: dict, deadline: float | None = None) -> None:
-        """Write one message; a sandbox that stops reading cannot block us past ``deadline``."""
-        data = memoryview((json.dumps(msg, separators=(",", ":"), default=str) + "\n").encode())
-        deadline = deadline if deadline is not None else time.monotonic() + START_TIMEOUT_S
-        while data:
-            try:
-                n = os.write(self._in, data)
-            except BlockingIOError:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _Deadline() from None
-                self._out_poll.poll(remaining * 1000)
-                continue
-            except OSError:
-                raise SandboxDied("The sandbox process is gone") from None
-            data = data[n:]
-
-    def _read(self, deadline: float) -> dict | None:
-        """The next message, ``None`` on EOF; raises ``_Deadline``."""
-        while True:
-            nl = self._buf.find(b"\n")
-            if nl >= 0:
-                line = bytes(self._buf[:nl])
-                del self._buf[: nl + 1]
-                return json.loads(line)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Deadline()
-            if self.rss_limit_pages:
-                # Memory outside the V8 heap (ArrayBuffers) is not seen by V8's limit; the
-                # resident size is. Deno cannot watch itself without more permissions.
-                ready = self._poll.poll(min(remaining, 0.02) * 1000)
-                if self._rss_pages() > self.rss_limit_pages:
-                    raise _MemoryExceeded()
-                if not ready:
-                    continue
-            elif not self._poll.poll(min(remaining, 3600) * 1000):
-                continue
-            chunk = os.read(self._out, 1 << 20)
-            if not chunk:
-                return None
-            self._buf += chunk
-
-    # ---------------------------------------------------------------- life
-    def kill(self) -> None:
-        self.alive = False
-        with contextlib.suppress(OSError):
-            self.proc.kill()
-        self._reap()
-
-    def _reap(self) -> None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
-        self._close_statm()
-        for f in (self.proc.stdin, self.proc.stdout):
-            with contextlib.suppress(OSError):
-                f.close()
-
-    def close(self) -> None:
-        if self.alive:
-            with contextlib.suppress(SandboxDied):
-                self._send({"op": "exit"})
-        self.kill()
-
-    def forget(self) -> None:
-        """After fork: this process does not own the sandbox; drop the fds, leave it running."""
-        self.alive = False
-        self._close_statm()
-        for f in (self.proc.stdin, self.proc.stdout):
-            with contextlib.suppress(OSError):
-                f.close()
-
-    def death_reason(self) -> tuple[str, str]:
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait()
-        tail = ""
-        try:
-            self._stderr.seek(0, os.SEEK_END)
-            size = self._stderr.tell()
-            self._stderr.seek(max(0, size - 8192))
-            tail = self._stderr.read().decode("utf-8", "replace")
-        except OSError:
-            pass
-        if re.search(r"out of memory|OOM|allocation failed|heap limit", tail, re.I):
-            return "memory", "memory"
-        if code < 0:
-            return "crashed", f"signal {signal.Signals(-code).name}"
-        return "crashed", f"exit status {code}"
-
-    # ---------------------------------------------------------------- one execution
-    def run(self, req: dict, fetch: FetchFn | None, hard_deadline: float) -> dict:
-        try:
-            self._send(req, hard_deadline)
-        except _Deadline:
-            self.kill()
-            return {"status": "error", "error_kind": "timeout", "killed": True}
-
-        while True:
-            try:
-                msg = self._read(hard_deadline)
-            except _Deadline:
-                self.kill()
-                return {"status": "error", "error_kind": "timeout", "killed": True}
-            except _MemoryExceeded:
-                self.kill()
-                return {"status": "error", "error_kind": "memory", "killed": True}
-            if msg is None:
-                self.alive = False
-                kind, detail = self.death_reason()
-                self._reap()
-                return {"status": "error", "error_kind": kind, "detail": detail, "killed": True}
-
-            op = msg.get("op")
-            if op == "fetch":
-                answer = {
-                    "op": "fetch_result",
-                    "id": msg["id"],
-                    "fid": msg["fid"],
-                    "resp": _call_fetch(fetch, msg),
-                }
-                try:
-                    self._send(answer, hard_deadline)
-                except _Deadline:
-                    self.kill()
-                    return {"status": "error", "error_kind": "timeout", "killed": True}
-            elif op == "result":
-                if msg.get("recycle"):
-                    self.alive = False
-                    self._reap()
-                return msg
-
-
-def _call_fetch(fetch: FetchFn | None, msg: dict) -> dict:
-    r = msg["req"]
-    request = FetchRequest(
-        method=r["method"],
-        url=r["url"],
-        headers=[(k, v) for k, v in r.get("headers", [])],
-        body=base64.b64decode(r["body_b64"]) if r.get("body_b64") else None,
-        redirect=r.get("redirect", "follow"),
-        timeout_s=float(msg.get("timeout_s", 10.0)),
-    )
-    try:
-        resp = fetch(request)  # type: ignore[misc]
-    except Exception as exc:
-        return {"error": str(exc) or type(exc).__name__}
-    return {
-        "status": int(resp.status),
-        "status_text": resp.status_text,
-        "headers": [[k, v] for k, v in resp.headers],
-        "body_b64": base64.b64encode(resp.body or b"").decode(),
-        "url": resp.url or request.url,
-        "redirected": resp.redirected,
-    }
+# Executions one sandbox process runs at once. Most of an execution is waiting on the network;
+# more than a few at once per process only queue behind its main thread.
+MAX_IN_FLIGHT = int(os.environ.get("PHONEPROVIDER_SANDBOX_IN_FLIGHT", "0")) or 8
 
 
 _SPAWN = object()
 
 
 class Pool:
-    """Sandboxes of one calling process. Threads that find none free wait in FIFO order and
-    are handed a sandbox directly when one is checked in (no thundering herd, no starvation),
-    preferring a waiter whose context is warm in it."""
+    """Sandboxes of one calling process. Threads that find none to use wait in FIFO order and
+    are handed a sandbox directly when one has room again (no thundering herd, no starvation),
+    preferring a waiter whose context is warm in it. ``_idle`` holds the sandboxes with nothing
+    in flight; ``_all`` every one counted against ``max_processes``."""
 
-    def __init__(self, max_processes: int):
+    def __init__(self, max_processes: int, max_in_flight: int | None = None):
         self.max_processes = max_processes
+        self.max_in_flight = max_in_flight or MAX_IN_FLIGHT
         self._lock = threading.Lock()
         self._idle: list[Sandbox] = []
         self._waiters: collections.deque[list] = collections.deque()
@@ -287,43 +49,62 @@ class Pool:
         self._generations: dict[str, int] = {}
 
     def checkout(self, key: str, memory_mb: int, spec: tuple) -> Sandbox:
+        """A sandbox with room for one more execution (counted in its ``in_flight``); give it
+        back with ``checkin``."""
         while True:
             waiter = None
             with self._lock:
-                got = self._take_idle(key, memory_mb, spec) if not self._waiters else None
+                got = self._pick(key, memory_mb, spec) if not self._waiters else None
                 if got is None:
-                    if not self._waiters and self._count < self.max_processes:
-                        self._count += 1
-                        got = _SPAWN
-                    else:
-                        waiter = [key, memory_mb, threading.Event(), None, spec]
-                        self._waiters.append(waiter)
+                    waiter = [key, memory_mb, threading.Event(), None, spec]
+                    self._waiters.append(waiter)
             if waiter is not None:
                 waiter[2].wait()
                 got = waiter[3]
             if got is _SPAWN:
                 return self._spawn(memory_mb, spec)
-            if got.alive and got.proc.poll() is None:
+            if got.alive and not got.draining and got.proc.poll() is None:
                 return got
-            with self._lock:
-                self._discard(got)
+            self.checkin(got, key, False)
 
-    def _take_idle(self, key: str, memory_mb: int, spec: tuple) -> Sandbox | None:
+    def _fits(self, s: Sandbox, memory_mb: int, spec: tuple) -> bool:
+        return s.memory_mb >= memory_mb and s.spec == spec
+
+    def _pick(self, key: str, memory_mb: int, spec: tuple):
         pick = None
         for s in reversed(self._idle):
-            if s.memory_mb >= memory_mb and s.spec == spec:
+            if self._fits(s, memory_mb, spec):
                 if key in s.warm_keys:
                     pick = s
                     break
                 pick = pick or s
-        if pick is None and self._idle and self._count >= self.max_processes:
-            # Only sandboxes started for another memory limit, network allowance or package
-            # cache are idle: replace one.
-            self._discard(self._idle.pop(0))
-            self._count += 1
-            return _SPAWN  # type: ignore[return-value]
         if pick is not None:
             self._idle.remove(pick)
+        elif self._count < self.max_processes:
+            self._count += 1
+            return _SPAWN
+        else:
+            shared = [
+                s
+                for s in self._all
+                if s.in_flight < self.max_in_flight
+                and s.alive
+                and not s.draining
+                and self._fits(s, memory_mb, spec)
+            ]
+            if shared:
+                pick = min(shared, key=lambda s: (s.in_flight, key not in s.warm_keys))
+            elif self._idle:
+                # Only sandboxes started for another memory limit, network allowance or
+                # package cache are idle: replace one.
+                other = self._idle[0]
+                self._retire(other)
+                other.kill()
+                self._count += 1
+                return _SPAWN
+            else:
+                return None
+        pick.in_flight += 1
         return pick
 
     def _spawn(self, memory_mb: int, spec: tuple) -> Sandbox:
@@ -336,12 +117,31 @@ class Pool:
                 self._wake_for_spawn()
             raise
         with self._lock:
+            sandbox.in_flight = 1
             self._all.add(sandbox)
+            self._feed(sandbox)
         return sandbox
 
-    def _discard(self, sandbox: Sandbox) -> None:
-        if sandbox.alive:
-            sandbox.kill()
+    def _feed(self, sandbox: Sandbox) -> bool:
+        """Hand ``sandbox`` to the waiters that can use it while it has room (a waiter whose
+        context is warm in it first); whether any got it."""
+        fed = False
+        while self._waiters and sandbox.in_flight < self.max_in_flight:
+            fits = [w for w in self._waiters if self._fits(sandbox, w[1], w[4])]
+            if not fits:
+                break
+            waiter = next((w for w in fits if w[0] in sandbox.warm_keys), fits[0])
+            self._waiters.remove(waiter)
+            sandbox.in_flight += 1
+            waiter[3] = sandbox
+            waiter[2].set()
+            fed = True
+        return fed
+
+    def _retire(self, sandbox: Sandbox) -> None:
+        """Take it out of the pool (its executions in flight go on)."""
+        if sandbox in self._idle:
+            self._idle.remove(sandbox)
         if sandbox in self._all:
             self._all.discard(sandbox)
             self._count -= 1
@@ -355,29 +155,30 @@ class Pool:
             waiter[2].set()
 
     def checkin(self, sandbox: Sandbox, key: str, keep_key: bool) -> None:
+        stop = False
         with self._lock:
-            if not sandbox.alive:
-                self._discard(sandbox)
-                return
+            sandbox.in_flight -= 1
             if keep_key:
+                sandbox.warm_keys.pop(key, None)
                 sandbox.warm_keys[key] = None
-                sandbox.warm_keys.move_to_end(key)
                 while len(sandbox.warm_keys) > MAX_CONTEXTS_PER_SANDBOX:
-                    sandbox.warm_keys.popitem(last=False)
+                    del sandbox.warm_keys[next(iter(sandbox.warm_keys))]
             else:
                 sandbox.warm_keys.pop(key, None)
-            if self._waiters:
-                fits = [
-                    w for w in self._waiters if w[1] <= sandbox.memory_mb and w[4] == sandbox.spec
-                ]
-                waiter = next((w for w in fits if w[0] in sandbox.warm_keys), None)
-                waiter = waiter or (fits[0] if fits else None)
-                if waiter is not None:
-                    self._waiters.remove(waiter)
-                    waiter[3] = sandbox
-                    waiter[2].set()
-                    return
-            self._idle.append(sandbox)
+            if not sandbox.alive or sandbox.draining:
+                # Gone, or asked to be recycled: it leaves the pool now, and stops once the
+                # last execution in it has answered.
+                stop = sandbox.in_flight == 0 and sandbox.alive
+                self._retire(sandbox)
+            elif not self._feed(sandbox) and sandbox.in_flight == 0:
+                if self._waiters:
+                    # Idle, and nobody waiting can use it: make room for what they need.
+                    self._retire(sandbox)
+                    sandbox.kill()
+                else:
+                    self._idle.append(sandbox)
+        if stop:
+            sandbox.stop()
 
     def context_id(self, key: str) -> str:
         """The key a sandbox keeps the context under: a new one after ``retire``, so a context
@@ -393,11 +194,12 @@ class Pool:
 
     def close(self) -> None:
         with self._lock:
-            for s in list(self._all):
-                s.close()
+            sandboxes = list(self._all)
             self._all.clear()
             self._idle.clear()
             self._count = 0
+        for s in sandboxes:
+            s.close()
 
     def forget(self) -> None:
         for s in list(self._all):
@@ -409,8 +211,8 @@ class Pool:
 
 _pool: Pool | None = None
 _pool_lock = threading.Lock()
-# One sandbox per calling thread at most; more than a few per CPU only adds context switches
-# (a Celery prefork worker uses one at a time anyway).
+# More than a few processes per CPU only adds context switches; past that, calling threads share
+# them (a Celery prefork worker's child runs its batch's executions on its sender threads).
 _max_processes = int(os.environ.get("PHONEPROVIDER_SANDBOX_PROCESSES", "0")) or max(
     4, 4 * (os.cpu_count() or 1)
 )
@@ -438,10 +240,20 @@ def spec_for(allowed_networks, memory_mb: int) -> tuple:
     )
 
 
-def configure(*, max_processes: int | None = None, deno_dir: str | None = None) -> None:
+def configure(
+    *,
+    max_processes: int | None = None,
+    max_in_flight: int | None = None,
+    deno_dir: str | None = None,
+) -> None:
     """``deno_dir``: where npm packages are cached (the project's ``DENO_DIR`` setting);
-    sandboxes started for another one are replaced as they come back to the pool."""
-    global _max_processes
+    sandboxes started for another one are replaced as they come back to the pool.
+    ``max_in_flight``: executions one sandbox process runs at once."""
+    global _max_processes, MAX_IN_FLIGHT
+    if max_in_flight is not None:
+        MAX_IN_FLIGHT = max_in_flight
+        if _pool is not None:
+            _pool.max_in_flight = max_in_flight
     if deno_dir is not None:
         _deno.DENO_DIR = str(deno_dir)
     if max_processes is not None:

@@ -1,12 +1,14 @@
 // The Deno runtime process: started by runtime/_deno.py, it talks JSON lines over stdin/stdout
 // (driven by runtime/_sandbox.py):
 //   parent -> here   {op: 'init', worker_source}  once, first: the context code (worker.js)
-//                    {op: 'exec', id, key, source, ...}   one execution
+//                    {op: 'exec', id, key, source, ...}   one execution (several may be in
+//                                                         flight: each runs in its own worker)
 //                    {op: 'fetch_result', id, fid, resp}  answer to a host fetch
 //                    {op: 'exit'}
 //   here -> parent   {op: 'ready'}, {op: 'fetch', id, fid, timeout_s, req}, {op: 'result', id, ...}
 // This thread never runs handler code: every context is a Web Worker (its own isolate and
-// realm), one per context key, so this thread stays free to enforce deadlines and can stop a
+// realm) running one execution at a time: a context key has as many as it has executions in
+// flight, kept warm between them. So this thread stays free to enforce deadlines and can stop a
 // runaway context with terminate() without losing the process. A heap blow-up still aborts the
 // whole process (V8's limit is process-wide); the parent reads that death as "memory".
 const IDLE_CHECK_MS = 1000;
@@ -28,12 +30,45 @@ const send = (msg) => {
 
 let workerUrl = null;
 // A worker busy in a loop does not stop when terminated: its thread keeps a core busy for
-// seconds and its memory is not given back. Once one is left behind, this process answers the
-// execution in hand and exits (the caller starts a fresh one), as the process is the hard wall.
+// seconds and its memory is not given back. Once one is left behind, this process says so with
+// the execution in hand (`recycle`): the caller sends it nothing more, lets the executions still
+// in flight finish, and then stops it (the process is the hard wall).
 let runawayLeft = false;
 let spare = null;
-const contexts = new Map(); // key -> Context
+const idle = new Map(); // key -> [Context] warm and free, the key's most recent last; keys LRU
+let idleCount = 0;
 const running = new Map(); // exec id -> Context
+
+// A warm context of `key` that holds this code, or null (contexts of other code are dropped).
+function takeIdle(key, req) {
+  const list = idle.get(key);
+  if (!list) return null;
+  const packages = JSON.stringify(req.packages || []);
+  let found = null;
+  while (list.length && !found) {
+    const ctx = list.pop();
+    idleCount--;
+    if (!ctx.dead && ctx.source === req.source && ctx.packages === packages) found = ctx;
+    else ctx.kill();
+  }
+  if (!list.length) idle.delete(key);
+  return found;
+}
+
+function putIdle(key, ctx) {
+  if (ctx.dead) return;
+  const list = idle.get(key) || [];
+  idle.delete(key);
+  idle.set(key, list);
+  list.push(ctx);
+  idleCount++;
+  while (idleCount > MAX_CONTEXTS) {
+    const [oldKey, oldList] = idle.entries().next().value;
+    oldList.shift().kill();
+    idleCount--;
+    if (!oldList.length) idle.delete(oldKey);
+  }
+}
 
 class Context {
   constructor() {
@@ -161,8 +196,7 @@ async function execute(req) {
   const deadline = started + limits.timeout_s * 1000;
   const res = { op: 'result', id: req.id, stats: {} };
   let bootMs = 0;
-  let ctx = contexts.get(req.key);
-  if (ctx && (ctx.dead || ctx.source !== req.source || ctx.packages !== JSON.stringify(req.packages || []))) { ctx.kill(); contexts.delete(req.key); ctx = null; }
+  let ctx = takeIdle(req.key, req);
   const warm = !!ctx;
   for (let attempt = 0; ; attempt++) {
     if (!ctx) {
@@ -181,15 +215,6 @@ async function execute(req) {
       }
       if (b.timeout) return timedOut(res, null, limits, started, bootMs, warm);
       ctx = b.ctx;
-      contexts.set(req.key, ctx);
-      while (contexts.size > MAX_CONTEXTS) {
-        const [oldKey, old] = contexts.entries().next().value;
-        contexts.delete(oldKey);
-        old.kill();
-      }
-    } else {
-      contexts.delete(req.key);
-      contexts.set(req.key, ctx);
     }
     const t = performance.now();
     ctx.exec = { id: req.id, timeoutS: limits.fetch_timeout_s };
@@ -207,7 +232,6 @@ async function execute(req) {
       runawayLeft = true;
       running.delete(req.id);
       ctx.kill();
-      contexts.delete(req.key);
       ctx = null;
       if (attempt === 0 && Date.now() < deadline) continue;
       return timedOut(res, null, limits, started, bootMs, warm);
@@ -215,7 +239,7 @@ async function execute(req) {
     if (msg === PENDING) msg = await done;
     running.delete(req.id);
     ctx.exec = null;
-    if (!msg) return timedOut(res, ctx, limits, started, bootMs, warm, req.key);
+    if (!msg) return timedOut(res, ctx, limits, started, bootMs, warm);
     const r = msg.result;
     fill(res, r, limits);
     const loadMs = r.loadMs || 0;
@@ -225,12 +249,13 @@ async function execute(req) {
       fetch_ms: Math.round((r.fetchMs || 0) * 1000) / 1000,
       warm,
     };
-    if (res.status === 'error') { ctx.kill(); contexts.delete(req.key); }
+    if (res.status === 'error') ctx.kill();
+    else putIdle(req.key, ctx);
     return res;
   }
 }
 
-async function timedOut(res, ctx, limits, started, bootMs, warm, key) {
+async function timedOut(res, ctx, limits, started, bootMs, warm) {
   if (ctx) {
     // A never-settling promise leaves the worker idle: keep what it logged. A busy one
     // (a loop) gives nothing back in time, which is fine.
@@ -244,7 +269,6 @@ async function timedOut(res, ctx, limits, started, bootMs, warm, key) {
       res.fetches = snap.snap.fetches || [];
     }
     ctx.kill();
-    if (key !== undefined && contexts.get(key) === ctx) contexts.delete(key);
   }
   res.status = 'error';
   res.error_kind = 'timeout';
@@ -264,7 +288,6 @@ async function handle(msg) {
     }
     if (runawayLeft) res.recycle = true;
     await send(res);
-    if (res.recycle) Deno.exit(0);
   } else if (msg.op === 'fetch_result') {
     const ctx = running.get(msg.id);
     if (ctx && !ctx.dead) ctx.worker.postMessage({ op: 'fetched', fid: msg.fid, resp: msg.resp });
