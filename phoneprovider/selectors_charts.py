@@ -26,14 +26,35 @@ were refused before any route was chosen, so they count under ``ALL`` only.
 
 Hours are UTC hours; a window ends with the current (partial) hour: 24 points for 24 h, 168 for
 7 d (hourly too, so one bar is always one hour and the two windows compare directly).
+
+Speed at a million messages (figures: bench/charts_bench.py, in the README):
+- **A covering index** (``PhoneMessage.Meta``: ``created_at`` INCLUDE every column a chart
+  reads) lets PostgreSQL answer from the index alone (index-only scans), without visiting the
+  table: about half the time of reading a week cold. Index-only scans need the visibility map,
+  which (auto)vacuum keeps; rows changed since are read from the table, so the answer is the same.
+- **Settled hours are kept.** An hour that ended ``SETTLED_AFTER`` (2 h) ago hardly changes any
+  more: retries are over within minutes, and only a late delivery receipt, an erasure or the
+  retention purge still touches it. Its bucket is kept in Django's cache, per (filter, hour),
+  for ``HOURS_KEPT_SECONDS`` (10 minutes) from when it was read, so a page draws a week from
+  the cache plus ONE aggregate query over the hours not kept: at least the last three, or every
+  hour when nothing is kept. The query is the same one, on fewer hours; a kept bucket is the
+  figure that query returned, so the chart is the same. The bound: a change to a settled hour
+  shows within ``HOURS_KEPT_SECONDS``; a change to any later hour, at once. The 24 h and 7 d
+  windows share kept hours (an hour's bucket does not depend on the window). A cache that is
+  down keeps nothing: every hour is read, as before. ``forget_kept_hours`` drops them all at
+  once (a new epoch), for a database emptied behind the cache's back (tests).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import time
+import uuid
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -50,9 +71,18 @@ from django.utils import timezone
 
 from phoneprovider.models import PhoneMessage, Route
 
+logger = logging.getLogger(__name__)
+
 ALL = "all"
 DEFAULT = "default"
 WINDOWS = {"24h": 24, "7d": 7 * 24}  # window name → hours (one bucket per hour)
+
+# Settled hours (see the module's notes): an hour is kept once it ended SETTLED_AFTER ago, and
+# kept for HOURS_KEPT_SECONDS, the bound on how late a change to a settled hour shows.
+SETTLED_AFTER = timedelta(hours=2)
+HOURS_KEPT_SECONDS = 10 * 60
+_KEPT_KEY = "charts:hours:v1:{}"
+_EPOCH_KEY = "charts:hours:v1:epoch"
 
 _Status = PhoneMessage.Status
 SENT_STATUSES = (_Status.SENT, _Status.DELIVERED, _Status.UNDELIVERED)
@@ -203,16 +233,91 @@ def message_buckets(
     window: str = "24h", route: Route | str = ALL, *, now: datetime | None = None
 ) -> Chart:
     """Messages created in each hour of ``window`` (``"24h"`` or ``"7d"``), counted per outcome
-    class, with p50 / p99 time to the provider; hours without messages are zeros. One query."""
+    class, with p50 / p99 time to the provider; hours without messages are zeros. One query, over
+    the hours not kept in the cache (settled hours are; the last three hours never are)."""
+    now = (now or timezone.now()).astimezone(UTC)
     start = window_start(window, now)
     hours = [start + timedelta(hours=n) for n in range(window_hours(window))]
+    key = _KEPT_KEY.format(_filter_key(route))
+    epoch, kept = _kept_hours(key)  # hour → (when it was stored, its bucket)
+    settled_before = now - SETTLED_AFTER - timedelta(hours=1)  # an hour starting by then
+
+    def settled(hour):
+        return hour <= settled_before
+
+    missing = [hour for hour in hours if not (settled(hour) and hour in kept)]
     if percentiles_in_database() and not isinstance(route, Route):
-        found = _hours_postgresql(hours, route)
+        asked = missing
+        found = _hours_postgresql(asked, route)
     else:
-        found = _hours_grouped(_route_filtered(_in_window(window, now), route))
-    return Chart(
-        window=window, buckets=[found.get(hour) or HourBucket(start=hour) for hour in hours]
-    )
+        asked = hours[hours.index(missing[0]) :]  # one range: from the first hour not kept on
+        found = _hours_grouped(_route_filtered(_in_range(asked[0], hours[-1]), route))
+    fresh = {hour: found.get(hour) or HourBucket(start=hour) for hour in asked}
+    stored_at = time.time()
+    to_keep = {hour: (stored_at, bucket) for hour, bucket in fresh.items() if settled(hour)}
+    if to_keep:
+        oldest = start - timedelta(days=7)  # hours no window shows any more are let go
+        _keep_hours(
+            key, epoch, {h: kept[h] for h in kept if h >= oldest and h not in fresh} | to_keep
+        )
+    buckets = {hour: bucket for hour, (_, bucket) in kept.items()} | fresh
+    return Chart(window=window, buckets=[buckets[hour] for hour in hours])
+
+
+def forget_kept_hours() -> None:
+    """Drop every kept hour, of every filter, at once (a new epoch): for a database emptied or
+    replaced behind the cache's back, as tests do."""
+    cache.set(_EPOCH_KEY, uuid.uuid4().hex, None)
+
+
+def _filter_key(route: Route | str) -> str:
+    if isinstance(route, Route):
+        return f"route:{route.pk}"
+    if route in (ALL, DEFAULT):
+        return route
+    raise _unknown_route(route)
+
+
+def _kept_hours(key: str) -> tuple[str | None, dict[datetime, tuple[float, HourBucket]]]:
+    """The epoch now, and this filter's kept hours stored less than HOURS_KEPT_SECONDS ago. One
+    cache round trip; a cache that cannot answer keeps nothing (the chart is then just slower)."""
+    try:
+        got = cache.get_many([_EPOCH_KEY, key])
+    except Exception:  # a cache that is down must not take the Messages page with it
+        logger.warning("Chart cache unreadable; querying every hour", exc_info=True)
+        return None, {}
+    epoch, entry = got.get(_EPOCH_KEY), got.get(key)
+    if not entry or entry.get("epoch") != epoch:
+        return epoch, {}
+    oldest = time.time() - HOURS_KEPT_SECONDS
+    kept = {}
+    for timestamp, (stored_at, counts, p50_ms, p99_ms) in entry["hours"].items():
+        if stored_at > oldest:
+            hour = datetime.fromtimestamp(timestamp, UTC)
+            bucket = HourBucket(*counts, start=hour, p50_ms=p50_ms, p99_ms=p99_ms)
+            kept[hour] = (stored_at, bucket)
+    return epoch, kept
+
+
+def _keep_hours(key: str, epoch: str | None, kept: dict[datetime, tuple[float, HourBucket]]):
+    hours = {
+        int(hour.timestamp()): (
+            stored_at,
+            tuple(getattr(bucket, f.name) for f in fields(Counts)),
+            bucket.p50_ms,
+            bucket.p99_ms,
+        )
+        for hour, (stored_at, bucket) in kept.items()
+    }
+    try:
+        cache.set(key, {"epoch": epoch, "hours": hours}, HOURS_KEPT_SECONDS)
+    except Exception:
+        logger.warning("Chart cache unwritable; hours not kept", exc_info=True)
+
+
+def _in_range(first_hour: datetime, last_hour: datetime) -> QuerySet[PhoneMessage]:
+    end = last_hour + timedelta(hours=1)
+    return PhoneMessage.objects.filter(created_at__gte=first_hour, created_at__lt=end).order_by()
 
 
 # PostgreSQL, all messages or the default provider's: one aggregate per hour, each over its

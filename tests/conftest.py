@@ -47,6 +47,15 @@ def fresh_limit_counters():
         limit_counters.reset(in_database=False)
 
 
+@pytest.fixture(autouse=True)
+def fresh_chart_hours():
+    """Each test starts with no chart hours kept in the cache from an earlier test's messages."""
+    from phoneprovider import selectors_charts
+
+    with contextlib.suppress(Exception):  # a test that took the cache down kept nothing
+        selectors_charts.forget_kept_hours()
+
+
 @pytest.fixture(scope="session")
 def gateway_server():
     """A loopback HTTP server that handler code sends to; tests set its answers and read its log."""

@@ -3,8 +3,10 @@ provider, over 24 h or 7 d, overall, for the default provider and per route; per
 
 import random
 import statistics
+import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -22,6 +24,7 @@ from phoneprovider.selectors_charts import (
 NOW = datetime(2026, 3, 10, 12, 34, 56, tzinfo=UTC)
 HOUR = NOW.replace(minute=0, second=0)  # the current (last) hour of every window
 SENT = {"sent", "delivered", "undelivered"}
+HOURS_KEPT = selectors_charts.HOURS_KEPT_SECONDS
 
 
 def _route(name: str, position: int) -> Route:
@@ -193,6 +196,7 @@ def test_percentiles_computed_in_python_equal_the_databases(spread, monkeypatch,
     percentile_cont gives, on the same rows; on SQLite both sides are the Python path."""
     route = spread["eu"] if route == "eu" else route
     in_database = message_buckets("7d", route, now=NOW)
+    selectors_charts.forget_kept_hours()  # else the settled hours would come from the cache
     monkeypatch.setattr(selectors_charts, "percentiles_in_database", lambda: False)
     in_python = message_buckets("7d", route, now=NOW)
     assert [b.start for b in in_python.buckets] == [b.start for b in in_database.buckets]
@@ -303,3 +307,95 @@ def test_a_connection_test_counts_in_all_only_not_as_the_default_provider():
     assert message_buckets("24h", ALL, now=NOW).totals().total == 1
     assert message_buckets("24h", DEFAULT, now=NOW).totals().total == 0
     assert route_totals("24h", now=NOW) == []
+
+
+def _filters(spread):
+    return [ALL, DEFAULT, spread["eu"]]
+
+
+def _one_query_sql(function, django_assert_num_queries):
+    with django_assert_num_queries(1) as queries:
+        result = function()
+    return result, queries.captured_queries[0]["sql"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("window", ["24h", "7d"])
+def test_kept_hours_give_the_same_chart_and_the_query_reads_only_the_last_hours(
+    spread, window, django_assert_num_queries
+):
+    for route in _filters(spread):
+        first, _ = _one_query_sql(
+            lambda r=route: message_buckets(window, r, now=NOW), django_assert_num_queries
+        )
+        again, sql = _one_query_sql(
+            lambda r=route: message_buckets(window, r, now=NOW), django_assert_num_queries
+        )
+        assert again == first
+        # The settled hours came from the cache: the query starts at the first unsettled one.
+        unsettled = HOUR - selectors_charts.SETTLED_AFTER
+        assert unsettled.strftime("%Y-%m-%d %H:%M:%S") in sql
+        assert (HOUR - timedelta(hours=23)).strftime("%Y-%m-%d %H:%M:%S") not in sql
+        selectors_charts.forget_kept_hours()
+        assert message_buckets(window, route, now=NOW) == first
+
+
+@pytest.mark.django_db
+def test_the_day_and_the_week_share_kept_hours(spread):
+    week = message_buckets("7d", now=NOW)
+    day = message_buckets("24h", now=NOW)
+    assert day.buckets == week.buckets[-24:]
+    selectors_charts.forget_kept_hours()
+    assert message_buckets("24h", now=NOW) == day
+
+
+def _receipt(rows, hours_ago: int, status: str = "delivered") -> PhoneMessage:
+    """A late delivery receipt for a sent message of the hour ``hours_ago``."""
+    hour = HOUR - timedelta(hours=hours_ago)
+    message = next(
+        m for m in rows if m.status == "sent" and hour <= m.created_at < hour + timedelta(hours=1)
+    )
+    PhoneMessage.objects.filter(pk=message.pk).update(status=status)
+    return message
+
+
+@pytest.mark.django_db
+def test_a_change_to_a_recent_hour_shows_at_once(spread):
+    before = message_buckets("24h", now=NOW)
+    _receipt(spread["rows"], hours_ago=1)
+    after = message_buckets("24h", now=NOW)
+    assert after.buckets[-2].delivered == before.buckets[-2].delivered + 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", [ALL, DEFAULT, "eu"])
+def test_a_change_to_a_settled_hour_shows_once_its_kept_copy_is_old(spread, monkeypatch, route):
+    route = spread["eu"] if route == "eu" else route
+    rows = [m for m in spread["rows"] if route in (ALL, DEFAULT) or m.route_id == route.pk]
+    if route == DEFAULT:
+        rows = [m for m in rows if m.route_id is None and not m.route_name]
+    before = message_buckets("7d", route, now=NOW)
+    _receipt(rows, hours_ago=5)
+    # Within HOURS_KEPT_SECONDS the kept copy is shown (the bound the module documents) …
+    assert message_buckets("7d", route, now=NOW) == before
+    # … and once it is older, the hour is read again.
+    stored = time.time()
+    later = SimpleNamespace(time=lambda: stored + 1 + HOURS_KEPT)
+    monkeypatch.setattr(selectors_charts, "time", later)  # the module's clock only
+    after = message_buckets("7d", route, now=NOW)
+    assert after.buckets[-6].delivered == before.buckets[-6].delivered + 1
+    assert after.buckets[-6].sent == before.buckets[-6].sent
+    selectors_charts.forget_kept_hours()
+    assert message_buckets("7d", route, now=NOW) == after
+
+
+@pytest.mark.django_db
+def test_charts_are_drawn_when_the_cache_is_down(spread, monkeypatch):
+    expected = message_buckets("7d", now=NOW)
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(selectors_charts.cache, "get_many", down)
+    monkeypatch.setattr(selectors_charts.cache, "set", down)
+    assert message_buckets("7d", now=NOW) == expected

@@ -279,6 +279,19 @@ class PhoneMessage(models.Model):
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["recipient", "created_at"]),
             models.Index(fields=["route", "created_at"]),
+            # The Messages charts (selectors_charts) read only these: index-only scans.
+            models.Index(
+                fields=["created_at"],
+                include=[
+                    "status",
+                    "sent_at",
+                    "failed_over",
+                    "route",
+                    "route_name",
+                    "pinned_connection",
+                ],
+                name="message_chart_covering_idx",
+            ),
         ]
 
     def __str__(self) -> str:
