@@ -174,5 +174,7 @@ def worker_source() -> str:
     return "\n".join(parts)
 
 
-def init_message() -> bytes:
-    return (json.dumps({"op": "init", "worker_source": worker_source()}) + "\n").encode()
+def init_message(max_contexts: int = 8) -> bytes:
+    """``max_contexts``: warm contexts (workers) the process keeps between executions."""
+    msg = {"op": "init", "worker_source": worker_source(), "max_contexts": max_contexts}
+    return (json.dumps(msg) + "\n").encode()

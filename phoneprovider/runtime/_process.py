@@ -88,7 +88,7 @@ class Sandbox:
     """One sandbox process. ``in_flight``, ``draining`` and ``warm_keys`` belong to the pool
     (changed under its lock)."""
 
-    def __init__(self, memory_mb: int, spec: tuple):
+    def __init__(self, memory_mb: int, spec: tuple, max_in_flight: int = 8):
         self.memory_mb = memory_mb
         self.spec = spec
         self.warm_keys: dict[str, None] = {}
@@ -104,6 +104,7 @@ class Sandbox:
         self._baseline = 0
         self._ready: queue.SimpleQueue = queue.SimpleQueue()
         self._write_lock = threading.Lock()
+        self._watch_lock = threading.Lock()
         # The sandbox's stderr (V8 writes fatal errors there) is kept to explain a crash.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the sandbox
         self.proc = subprocess.Popen(
@@ -118,7 +119,8 @@ class Sandbox:
             # Nothing of this process's environment (database URLs, keys) reaches the sandbox.
             env=_deno.environment(),
         )
-        self.proc.stdin.write(_deno.init_message())
+        # It keeps as many warm contexts as it may have executions in flight, and at least 8.
+        self.proc.stdin.write(_deno.init_message(max(8, max_in_flight)))
         self._out = self.proc.stdout.fileno()
         self._in = self.proc.stdin.fileno()
         os.set_blocking(self._in, False)
@@ -161,9 +163,21 @@ class Sandbox:
         """Memory outside the V8 heap (ArrayBuffers) is not seen by V8's limit; the resident
         size is. The budget counts from the size when the process last had nothing to run, plus
         room for each further execution's worker (a fresh one is about 11 MB resident)."""
+        with self._watch_lock:
+            if not self._budgets:
+                self._baseline = self._rss_pages()
+            self._budgets[eid] = budget_mb
+            self._set_limit()
+
+    def _disarm(self, eid: int) -> None:
+        with self._watch_lock:
+            self._budgets.pop(eid, None)
+            self._set_limit()
+
+    def _set_limit(self) -> None:
         if not self._budgets:
-            self._baseline = self._rss_pages()
-        self._budgets[eid] = budget_mb
+            self.rss_limit_pages = 0
+            return
         mb = max(self._budgets.values()) + WORKER_MB * (len(self._budgets) - 1)
         self.rss_limit_pages = self._baseline + mb * 1024 * 1024 // _PAGE
 
@@ -377,9 +391,7 @@ class Sandbox:
         finally:
             self._boxes.pop(eid, None)
             self._started.pop(eid, None)
-            self._budgets.pop(eid, None)
-            if not self._budgets:
-                self.rss_limit_pages = 0
+            self._disarm(eid)
 
     def _stop_for(self, eid: int, cause: str) -> dict:
         self._causes[eid] = cause

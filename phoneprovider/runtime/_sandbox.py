@@ -109,7 +109,7 @@ class Pool:
 
     def _spawn(self, memory_mb: int, spec: tuple) -> Sandbox:
         try:
-            sandbox = Sandbox(memory_mb, spec)
+            sandbox = Sandbox(memory_mb, spec, self.max_in_flight)
             sandbox.wait_ready()
         except BaseException:
             with self._lock:

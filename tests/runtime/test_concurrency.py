@@ -169,6 +169,21 @@ def test_a_memory_hog_is_blamed_the_others_in_its_process_are_told_it_crashed(on
     assert_healthy()
 
 
+def test_a_process_keeps_as_many_warm_contexts_as_it_may_run_at_once(monkeypatch):
+    pool = _sandbox.Pool(1, max_in_flight=12)
+    monkeypatch.setattr(_sandbox, "_pool", pool)
+    source = handler("await new Promise((r) => setTimeout(r, 300));")
+    try:
+        for expect_warm in (False, True):
+            with ThreadPoolExecutor(12) as threads:
+                outcomes = list(threads.map(lambda _: run(source, key="many:v1"), range(12)))
+            assert [o.status for o in outcomes] == ["delivered"] * 12
+            if expect_warm:
+                assert all(o.stats["warm"] for o in outcomes), [o.stats for o in outcomes]
+    finally:
+        pool.close()
+
+
 def test_the_pool_shares_a_process_only_once_it_may_start_no_more(monkeypatch):
     pool = _sandbox.Pool(2, max_in_flight=2)
     monkeypatch.setattr(_sandbox, "_pool", pool)

@@ -1,6 +1,7 @@
 // The Deno runtime process: started by runtime/_deno.py, it talks JSON lines over stdin/stdout
-// (driven by runtime/_sandbox.py):
-//   parent -> here   {op: 'init', worker_source}  once, first: the context code (worker.js)
+// (driven by runtime/_process.py):
+//   parent -> here   {op: 'init', worker_source, max_contexts}  once, first: the context code
+//                    (worker.js) and how many warm contexts to keep
 //                    {op: 'exec', id, key, source, ...}   one execution (several may be in
 //                                                         flight: each runs in its own worker)
 //                    {op: 'fetch_result', id, fid, resp}  answer to a host fetch
@@ -13,7 +14,7 @@
 // whole process (V8's limit is process-wide); the parent reads that death as "memory".
 const IDLE_CHECK_MS = 1000;
 const SNAPSHOT_WAIT_MS = 300;
-const MAX_CONTEXTS = 8;
+let maxContexts = 8; // warm contexts kept between executions (the init message may raise it)
 const encoder = new TextEncoder();
 // Straight reads and writes on the pipe (Deno's stream wrappers cost more per message than the
 // rest of a warm execution's hops). Messages go out whole and in order: each write waits for
@@ -62,7 +63,7 @@ function putIdle(key, ctx) {
   idle.set(key, list);
   list.push(ctx);
   idleCount++;
-  while (idleCount > MAX_CONTEXTS) {
+  while (idleCount > maxContexts) {
     const [oldKey, oldList] = idle.entries().next().value;
     oldList.shift().kill();
     idleCount--;
@@ -292,6 +293,7 @@ async function handle(msg) {
     const ctx = running.get(msg.id);
     if (ctx && !ctx.dead) ctx.worker.postMessage({ op: 'fetched', fid: msg.fid, resp: msg.resp });
   } else if (msg.op === 'init') {
+    if (msg.max_contexts > maxContexts) maxContexts = msg.max_contexts;
     workerUrl = URL.createObjectURL(new Blob([msg.worker_source], { type: 'application/javascript' }));
     spare = new Context();
     // Warm the engine (a worker's first start pays for loading the Node modules) before ready.
