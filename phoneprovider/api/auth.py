@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from phoneprovider.config_cache import Snapshot
 from phoneprovider.errors import Forbidden, TooManyRequests, Unauthorized
 from phoneprovider.models import ApiToken
 from phoneprovider.services.tokens import token_authenticate
@@ -17,14 +18,14 @@ DEFAULT_RATE_LIMIT_PER_MINUTE = 600
 WINDOW_SECONDS = 60
 
 
-def authenticate(request: HttpRequest) -> ApiToken:
+def authenticate(request: HttpRequest, config: Snapshot | None = None) -> ApiToken:
     header = request.headers.get("Authorization", "")
     if not header:
         raise Unauthorized("Missing authentication")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise Unauthorized("Bad HTTP authentication header format")
-    return token_authenticate(raw.strip())  # TokenError is a 401 Unauthorized
+    return token_authenticate(raw.strip(), config=config)  # TokenError is a 401 Unauthorized
 
 
 def require_scope(token: ApiToken, scope: str) -> None:

@@ -19,6 +19,7 @@ from phoneprovider.api import auth
 from phoneprovider.api.errors import error_response, internal_error_response, query_error
 from phoneprovider.api.schemas import COMPONENTS, ref
 from phoneprovider.api.validation import check, parse_form
+from phoneprovider.config_cache import Snapshot
 from phoneprovider.errors import (
     ApplicationError,
     MethodNotAllowed,
@@ -107,7 +108,10 @@ def _parse_query(request: HttpRequest, parameters: dict) -> dict:
 
 @method_decorator(csrf_exempt, name="dispatch")
 class ApiView(View):
-    """Handlers are ``def get(self, request, *, body, query, **url_kwargs) -> HttpResponse``."""
+    """Handlers are ``def get(self, request, *, body, query, **url_kwargs) -> HttpResponse``.
+
+    An authenticated handler finds ``self.token``, ``self.actor`` and ``self.config`` (the
+    request's configuration ``Snapshot``, which authenticated the token)."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
@@ -152,7 +156,11 @@ class ApiView(View):
             raise NotFound("Not Found")
         if op.scope is None:  # public documents
             return handler(request, body={}, query={}, **kwargs)
-        token = auth.authenticate(request)
+        # One reading of the configuration generation for the whole request: the token and
+        # whatever the handler reads through ``self.config`` (a send's provider, template,
+        # limits) are checked against it. A change committed meanwhile is seen by the next one.
+        self.config = Snapshot()
+        token = auth.authenticate(request, self.config)
         extra_headers.update(auth.rate_limit(token))
         auth.require_scope(token, op.scope)
         self.token = token

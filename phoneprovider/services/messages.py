@@ -67,6 +67,7 @@ def message_queue(
     is_test: bool = False,
     record_bad_recipient: bool = False,
     connection: Connection | None = None,
+    config: Snapshot | None = None,
 ) -> PhoneMessage:
     """Validate, check limits, render and store a message, then enqueue it after commit.
 
@@ -76,13 +77,15 @@ def message_queue(
 
     The lean path every send takes: configuration from the process's copies (``Snapshot``), one
     look-up when there is an idempotency key, one INSERT, and the enqueue once it is committed.
+    ``config``: the caller's snapshot (the API's, which authenticated the request), so a request
+    reads the configuration generation once; else a new one.
     """
     if idempotency_key:
         existing = PhoneMessage.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
     message = _message_build(
-        Snapshot(),
+        config or Snapshot(),
         to=to,
         message_type=message_type,
         delivery_method=delivery_method,
@@ -119,7 +122,9 @@ def _insert(message: PhoneMessage) -> None:
 BATCH_MAX = 1000
 
 
-def message_queue_batch(items: list[dict]) -> list[PhoneMessage | ApplicationError]:
+def message_queue_batch(
+    items: list[dict], *, config: Snapshot | None = None
+) -> list[PhoneMessage | ApplicationError]:
     """Queue many messages at once: each item takes ``message_queue``'s keyword arguments and
     gets its own result, in order — the message (new, or the earlier one with the same
     idempotency key) or the error that refused it. Refused items do not stop the others.
@@ -131,7 +136,7 @@ def message_queue_batch(items: list[dict]) -> list[PhoneMessage | ApplicationErr
         raise ValidationError(f"At most {BATCH_MAX} messages per batch.", field="messages")
     keys = [item["idempotency_key"] for item in items if item.get("idempotency_key")]
     by_key = {m.idempotency_key: m for m in PhoneMessage.objects.filter(idempotency_key__in=keys)}
-    config = Snapshot()
+    config = config or Snapshot()
     results: list[PhoneMessage | ApplicationError] = []
     new: list[PhoneMessage] = []
     for item in items:

@@ -100,12 +100,14 @@ def token_create(
     return NewToken(token=token, raw=raw)
 
 
-def token_authenticate(raw: str) -> ApiToken:
-    """The live token for ``raw``, or TokenError with the message the API answers with."""
+def token_authenticate(raw: str, *, config: Snapshot | None = None) -> ApiToken:
+    """The live token for ``raw``, or TokenError with the message the API answers with.
+
+    ``config``: the request's configuration snapshot, when the caller reads more through it."""
     if not raw:
         raise TokenError("Missing authentication")
     # The process's copy (config_cache): no query per request; a revoke is seen at once.
-    token = Snapshot().token(token_hash(raw))
+    token = (config or Snapshot()).token(token_hash(raw))
     if token is None or token.revoked_at is not None:
         raise TokenError("Invalid token")
     now = timezone.now()

@@ -243,3 +243,25 @@ def test_a_revoked_token_is_refused_at_once_although_processes_keep_copies(api, 
     token_revoke(ApiToken.objects.get(), actor="t")
 
     assert_error(send(api), 401, contains="Invalid token")
+
+
+def test_a_send_reads_the_configuration_generation_once(api, provider, monkeypatch):
+    from phoneprovider import config_cache
+
+    send(api, to="+14155550100")
+    looks = []
+    real = config_cache._generation
+    monkeypatch.setattr(config_cache, "_generation", lambda: looks.append(1) or real())
+
+    assert send(api, to="+14155550101").status_code == 202
+    assert len(looks) == 1  # the token and the send's provider, template and limits alike
+
+
+def test_a_configuration_change_is_seen_by_the_next_send(api, provider):
+    from phoneprovider.services.limits import policy_update
+
+    assert send(api, to="+14155550100").json()["status"] == "queued"
+    policy_update(actor="t", text_countries_denied=["US"])
+
+    body = send(api, to="+14155550101").json()
+    assert body["status"] == "blocked", body

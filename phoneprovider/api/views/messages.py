@@ -37,7 +37,7 @@ class MessagesView(ApiView):
                 error_code="invalid_headers",
             )
         key = body.get("idempotency_key") or header or None
-        message = message_services.message_queue(**_send_arguments(body, key))
+        message = message_services.message_queue(**_send_arguments(body, key), config=self.config)
         return respond(out.message_json(message), 202)
 
 
@@ -70,7 +70,8 @@ class MessageBatchView(ApiView):
     )
     def post(self, request, *, body, query):
         results = message_services.message_queue_batch(
-            [_send_arguments(item, item.get("idempotency_key")) for item in body["messages"]]
+            [_send_arguments(item, item.get("idempotency_key")) for item in body["messages"]],
+            config=self.config,
         )
         return respond(
             {
