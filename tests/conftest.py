@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db import connection
 from pytest_httpserver import HTTPServer
 
+from tests.api_client import api, api_as, make_token  # noqa: F401 - the API client's fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK_ONLY = "127.0.0.1/32"
 

@@ -14,7 +14,7 @@ from phoneprovider.models import Action, ActionSecret, ActionVersion, Execution,
 from phoneprovider.models import PhoneProvider as Provider
 from phoneprovider.services import delivery, executions, queue
 from phoneprovider.services.actions import action_create_deployed
-from tests.api.conftest import Api
+from tests.api_client import Api
 from tests.factories import MessageFactory, TwilioProviderFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from phoneprovider.models import Execution, PhoneMessage
-from tests.api.conftest import Api
+from tests.api_client import Api
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
