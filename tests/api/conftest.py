@@ -1,6 +1,8 @@
 """API test helpers: handlers, and the custom provider set up through the API. The client and
 its token fixtures (``api``, ``api_as``, ``make_token``) are tests/api_client.py's."""
 
+import re
+
 import pytest
 
 from tests.api_client import BASE, Api, assert_error  # noqa: F401 - the API tests import them here
@@ -9,6 +11,19 @@ HANDLER = "exports.onExecuteCustomPhoneProvider = async (event, api) => {};\n"
 BROKEN_HANDLER = "exports.onExecuteCustomPhoneProvider = async (event, api) => {\n"
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_MSSID = "MG" + "1" * 32
+# Auth0's timestamps: UTC, milliseconds, a Z.
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+# The fields of Auth0's phone provider object, all of them (credentials are never returned).
+PROVIDER_FIELDS = {
+    "id",
+    "tenant",
+    "name",
+    "channel",
+    "disabled",
+    "configuration",
+    "created_at",
+    "updated_at",
+}
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ import re
 import pytest
 
 from phoneprovider.models import AuditEntry, PhoneMessage, PhoneProvider
-from tests.api.conftest import TWILIO_MSSID, TWILIO_SID, assert_error
+from tests.api.conftest import PROVIDER_FIELDS, TIMESTAMP, TWILIO_MSSID, TWILIO_SID, assert_error
 
 pytestmark = pytest.mark.django_db
-
-TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 def twilio_body(**overrides):
@@ -43,16 +41,7 @@ def test_create_twilio_returns_auth0_shape_without_credentials(api, settings):
     response = api.post("/branding/phone/providers", twilio_body())
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {
-        "id",
-        "tenant",
-        "name",
-        "channel",
-        "disabled",
-        "configuration",
-        "created_at",
-        "updated_at",
-    }
+    assert set(body) == PROVIDER_FIELDS
     assert re.fullmatch(r"pro_[0-9A-Za-z]{22}", body["id"])
     assert body["tenant"] == settings.TENANT_NAME
     assert body["channel"] == "phone"

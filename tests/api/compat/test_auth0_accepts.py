@@ -108,37 +108,6 @@ def test_templates_answer_with_created_at_and_updated_at(api):
     assert customised[0]["created_at"] == created["created_at"]
 
 
-def test_a_deployed_action_answers_with_current_version(api, deployed_action):
-    body = api.get(f"/actions/actions/{deployed_action['id']}").json()
-    current = body["current_version"]
-    assert current["id"] == body["deployed_version"]["id"]
-    assert current["number"] == 1 and current["status"] == "BUILT"
-    assert current["code"] == body["code"]
-    assert set(current) == {
-        "id",
-        "code",
-        "runtime",
-        "status",
-        "number",
-        "build_time",
-        "created_at",
-        "updated_at",
-    }
-
-
-def test_an_undeployed_action_has_no_current_version(api):
-    response = api.post(
-        "/actions/actions",
-        {
-            "name": "draft",
-            "supported_triggers": [{"id": "custom-phone-provider", "version": "v1"}],
-            "code": "exports.onExecuteCustomPhoneProvider = async () => {};",
-        },
-    )
-    assert response.status_code == 201
-    assert "current_version" not in response.json()
-
-
 def test_insufficient_scope_message_is_auth0s(api_as):
     response = api_as(["read:phone_providers"]).post(PROVIDERS, twilio(sid="sid1"))
     assert_error(

@@ -6,26 +6,13 @@ each answer is checked for Auth0's status, the set of fields Auth0 documents, an
 README; none of them appear here unless Auth0 documents them too.
 """
 
-import re
-
 import pytest
 
 from phoneprovider.models import MessageType
-from tests.api.conftest import TWILIO_SID, Api, assert_error
+from tests.api.conftest import PROVIDER_FIELDS, TIMESTAMP, TWILIO_SID, Api, assert_error
 
 pytestmark = pytest.mark.django_db
 
-TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-PROVIDER_FIELDS = {
-    "id",
-    "tenant",
-    "name",
-    "channel",
-    "disabled",
-    "configuration",
-    "created_at",
-    "updated_at",
-}
 TEMPLATE_FIELDS = {
     "id",
     "channel",

@@ -8,15 +8,12 @@ runtime, status, number, build_time, created_at, updated_at}``, ``status`` upper
 (``"BUILT"``), no dependencies or secrets, and it follows the deployed version, not the draft.
 """
 
-import re
-
 import pytest
 
-from tests.api.conftest import HANDLER, Api
+from tests.api.conftest import HANDLER, TIMESTAMP, Api
 
 pytestmark = pytest.mark.django_db
 
-TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 CURRENT_VERSION_FIELDS = [
     "id",
     "code",
