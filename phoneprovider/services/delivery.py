@@ -5,6 +5,7 @@ import logging
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -201,9 +202,9 @@ def deliver_due(*, limit: int | None = None, only_pk: int | None = None) -> list
     try:
         needs_handler = any(t.kind == Connection.Kind.CUSTOM for _, t, _ in sendable)
         handler = config.custom_handler() if needs_handler else (None, {})
-    except SecretUnavailable as exc:  # the operator can put the old key back: retried till then
-        logger.error("Delivery of %d message(s): %s", len(sendable), exc.message)
-        results = [SendResult("retry", exc.message) for _ in sendable]
+    except SecretUnavailable as exc:
+        retry = _key_missing(exc, f"{len(sendable)} message(s)")
+        results = [replace(retry) for _ in sendable]  # a result each: outcomes are written per row
     else:
         results = _send_all(sendable, lambda row: _send(row[1], handler, row[0], row[2]))
     messages = [message for message, _, _ in sendable]
@@ -249,13 +250,19 @@ def message_deliver(message_pk: int) -> PhoneMessage | None:
     return batch[0] if batch else None
 
 
+def _key_missing(exc: SecretUnavailable, what: str) -> SendResult:
+    """A secret no configured key opens (the handler's, or a connection's token): logged, and
+    retried rather than failed, since the operator can put the old key back."""
+    logger.error("Delivery of %s: %s", what, exc.message)
+    return SendResult("retry", exc.message)
+
+
 def _send_safely(send: Callable[[object], SendResult], row) -> SendResult:
     message = row[0] if isinstance(row, tuple) else row
     try:
         return send(row)
-    except SecretUnavailable as exc:  # the operator can put the old key back: retried till then
-        logger.error("Delivery of %s: %s", message.public_id, exc.message)
-        return SendResult("retry", exc.message)
+    except SecretUnavailable as exc:
+        return _key_missing(exc, message.public_id)
     except Exception as exc:  # a bug of ours must not leave the message in 'sending'
         logger.exception("Delivery of %s crashed", message.public_id)
         return SendResult("retry", f"Internal error while sending: {type(exc).__name__}")
