@@ -322,14 +322,17 @@ def _in_range(first_hour: datetime, last_hour: datetime) -> QuerySet[PhoneMessag
     return PhoneMessage.objects.filter(created_at__gte=first_hour, created_at__lt=end).order_by()
 
 
-# PostgreSQL, all messages or the default provider's: one aggregate per hour, each over its
-# hour's range of the created_at index. A GROUP BY date_trunc(…) has to sort the whole window
-# first (1M rows spill to disk at the default work_mem; the planner, unable to tell how many
-# hours there are, will not hash them), whereas here each hour's percentile sorts only that
-# hour's rows, in memory. With 1M messages over 7 days (bench/charts_bench.py, a busy 2-core
-# machine, load 2-3, so noisy) 24 h took about 0.2 s instead of 0.5 s, 7 d 1-1.7 s instead of
-# 1.3-1.9 s. One route's messages are sparse in each hour: they are read faster all at once off
-# the (route, created_at) index and grouped (``_hours_grouped``).
+# PostgreSQL, all messages or the default provider's: one aggregate per hour asked (the hours
+# not kept), each over its hour's range of the covering created_at index. A GROUP BY
+# date_trunc(…) has to sort the whole window first (1M rows spill to disk at the default
+# work_mem; the planner, unable to tell how many hours there are, will not hash them), whereas
+# here each hour's percentile sorts only that hour's rows, in memory. One route's messages are
+# sparse in each hour: they are read faster all at once off the route's index and grouped
+# (``_hours_grouped``). With 1M messages over 7 days (bench/charts_bench.py; a shared 2-core
+# machine at load 6-8, so noisy), cold / with settled hours kept: 7 d all 0.53 s / 19 ms (1.5 s
+# before the covering index and kept hours), default provider 0.55 s / 15 ms (1.3 s), one route
+# 0.43 s / 13 ms (0.51 s); 24 h all 134 ms / 17 ms (204 ms). Cold, the percentiles' sorts and
+# the FILTERs are most of the time now, no longer the reading.
 _HOURLY = """
 SELECT h.hour, a.sent, a.delivered, a.failed, a.blocked, a.failed_over, a.total, a.p50, a.p99
 FROM unnest(%(hours)s::timestamptz[]) AS h(hour)
