@@ -3,8 +3,6 @@ nothing there can add, change or delete history."""
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from phoneprovider.models import (
     Action,
@@ -51,15 +49,6 @@ def one_row_of_everything() -> None:
     connection = ConnectionFactory(name="uk", twilio_auth_token="uk-token-value-9")
     route = Route.objects.create(name="UK", countries=["GB"])
     RouteConnection.objects.create(route=route, connection=connection, position=0)
-
-
-@pytest.fixture
-def admin_client() -> Client:
-    client = Client()
-    client.force_login(
-        get_user_model().objects.create_superuser("root", "root@example.com", "pw-unused")
-    )
-    return client
 
 
 def registered_models():

@@ -2,8 +2,6 @@
 masked) that Django admin shows; tokens are listed and revoked in Django admin."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 from django.utils import timezone
 
 from phoneprovider.models import ApiToken, AuditEntry
@@ -14,15 +12,6 @@ pytestmark = pytest.mark.django_db
 TWILIO_TOKEN = "tw-auth-token-VALUE"
 SECRET = "action-secret-VALUE"
 TRIGGER = [{"id": "custom-phone-provider", "version": "v1"}]
-
-
-@pytest.fixture
-def admin_client() -> Client:
-    client = Client()
-    client.force_login(
-        get_user_model().objects.create_superuser("root", "root@example.com", "pw-unused")
-    )
-    return client
 
 
 def _entries_since(pk: int):
@@ -180,4 +169,4 @@ def test_revoking_in_django_admin_refuses_the_token_and_is_audited(make_token, a
     assert stored.revoked_at is not None
     assert_error(Api(raw).get("/actions/actions"), 401, message="Invalid token")
     entry = AuditEntry.objects.get(verb="revoke")
-    assert entry.actor == "admin:root" and entry.object_id == str(stored.pk)
+    assert entry.actor == "admin:admin" and entry.object_id == str(stored.pk)
