@@ -26,6 +26,21 @@ PROVIDER_FIELDS = {
 }
 
 
+def twilio_provider_body(auth_token: str = "tw-auth-token", **configuration) -> dict:
+    """The request that creates a Twilio provider (TWILIO_SID, From +14155550100, text messages);
+    ``configuration`` overrides its fields."""
+    return {
+        "name": "twilio",
+        "credentials": {"auth_token": auth_token},
+        "configuration": {
+            "sid": TWILIO_SID,
+            "default_from": "+14155550100",
+            "delivery_methods": ["text"],
+            **configuration,
+        },
+    }
+
+
 @pytest.fixture
 def deployed_action(api):
     """A deployed custom-phone-provider Action, as the API returns it."""

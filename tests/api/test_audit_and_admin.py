@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from phoneprovider.models import ApiToken, AuditEntry
-from tests.api.conftest import HANDLER, TWILIO_SID, Api, assert_error
+from tests.api.conftest import HANDLER, Api, assert_error, twilio_provider_body
 
 pytestmark = pytest.mark.django_db
 
@@ -72,15 +72,7 @@ def test_every_api_change_leaves_an_audit_entry_with_secrets_masked(api):
     provider = step(
         lambda: api.post(
             "/branding/phone/providers",
-            {
-                "name": "twilio",
-                "credentials": {"auth_token": TWILIO_TOKEN},
-                "configuration": {
-                    "sid": TWILIO_SID,
-                    "default_from": "+14155550100",
-                    "delivery_methods": ["text"],
-                },
-            },
+            twilio_provider_body(TWILIO_TOKEN),
         ),
         ("create", "phone_provider"),
     )

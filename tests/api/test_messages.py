@@ -3,7 +3,7 @@
 import pytest
 
 from phoneprovider.models import DeliveryAttempt, PhoneMessage
-from tests.api.conftest import TWILIO_SID, assert_error
+from tests.api.conftest import assert_error, twilio_provider_body
 
 pytestmark = pytest.mark.django_db
 
@@ -12,15 +12,7 @@ pytestmark = pytest.mark.django_db
 def provider(api):
     response = api.post(
         "/branding/phone/providers",
-        {
-            "name": "twilio",
-            "credentials": {"auth_token": "t"},
-            "configuration": {
-                "sid": TWILIO_SID,
-                "default_from": "+14155550100",
-                "delivery_methods": ["text", "voice"],
-            },
-        },
+        twilio_provider_body(delivery_methods=["text", "voice"]),
     )
     assert response.status_code == 201
     return response.json()

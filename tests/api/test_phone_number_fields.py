@@ -10,6 +10,7 @@ import pytest
 
 from phoneprovider.api.schemas import E164_PATTERN
 from phoneprovider.models import PhoneMessage
+from tests.api.conftest import twilio_provider_body
 from tests.api.test_messages import provider  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
@@ -99,15 +100,7 @@ def test_a_template_from_without_plus_is_stored_as_given(api, document):
 def test_a_provider_default_from_without_plus_is_stored_as_given(api, document):
     response = api.post(
         "/branding/phone/providers",
-        {
-            "name": "twilio",
-            "credentials": {"auth_token": "t"},
-            "configuration": {
-                "sid": "sid",
-                "default_from": "1234567890",
-                "delivery_methods": ["text"],
-            },
-        },
+        twilio_provider_body(sid="sid", default_from="1234567890"),
     )
 
     assert response.status_code == 201, response.content

@@ -5,23 +5,20 @@ import re
 import pytest
 
 from phoneprovider.models import AuditEntry, PhoneMessage, PhoneProvider
-from tests.api.conftest import PROVIDER_FIELDS, TIMESTAMP, TWILIO_MSSID, TWILIO_SID, assert_error
+from tests.api.conftest import (
+    PROVIDER_FIELDS,
+    TIMESTAMP,
+    TWILIO_MSSID,
+    TWILIO_SID,
+    assert_error,
+    twilio_provider_body,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def twilio_body(**overrides):
-    body = {
-        "name": "twilio",
-        "credentials": {"auth_token": "tw-auth-token"},
-        "configuration": {
-            "sid": TWILIO_SID,
-            "default_from": "+14155550100",
-            "delivery_methods": ["text", "voice"],
-        },
-    }
-    body.update(overrides)
-    return body
+    return {**twilio_provider_body(delivery_methods=["text", "voice"]), **overrides}
 
 
 @pytest.fixture

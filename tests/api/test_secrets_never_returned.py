@@ -5,7 +5,7 @@ import pytest
 
 from phoneprovider.models import Action, Execution
 from phoneprovider.services.tokens import token_create, token_revoke
-from tests.api.conftest import HANDLER, TWILIO_SID, Api
+from tests.api.conftest import HANDLER, Api, twilio_provider_body
 
 pytestmark = pytest.mark.django_db
 
@@ -35,15 +35,7 @@ def configured(api):
     api.post(f"/actions/actions/{action['id']}/deploy")
     provider = api.post(
         "/branding/phone/providers",
-        {
-            "name": "twilio",
-            "credentials": {"auth_token": TWILIO_TOKEN},
-            "configuration": {
-                "sid": TWILIO_SID,
-                "default_from": "+14155550100",
-                "delivery_methods": ["text"],
-            },
-        },
+        twilio_provider_body(TWILIO_TOKEN),
     ).json()
     execution = Execution.objects.create(
         action=Action.objects.get(), kind=Execution.Kind.TEST, status="delivered", event={}

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from phoneprovider.models import AuditEntry
-from tests.api.conftest import HANDLER, TWILIO_SID
+from tests.api.conftest import HANDLER, twilio_provider_body
 
 pytestmark = pytest.mark.django_db
 
@@ -50,15 +50,7 @@ def test_a_template_saved_in_the_dashboard_shows_in_the_api(api, staff):
 def test_the_dashboard_switch_disables_the_provider_the_api_created(api, staff):
     provider = api.post(
         "/branding/phone/providers",
-        {
-            "name": "twilio",
-            "credentials": {"auth_token": "tw"},
-            "configuration": {
-                "sid": TWILIO_SID,
-                "default_from": "+14155550100",
-                "delivery_methods": ["text"],
-            },
-        },
+        twilio_provider_body(),
     ).json()
     response = staff.post("/provider/enabled/", {"confirm": "yes"})
     assert response.status_code == 302

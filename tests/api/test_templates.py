@@ -4,7 +4,7 @@ import pytest
 
 from phoneprovider.models import AuditEntry, PhoneMessage
 from phoneprovider.providers.templates import DEFAULT_BODIES
-from tests.api.conftest import TWILIO_SID, assert_error
+from tests.api.conftest import assert_error, twilio_provider_body
 
 pytestmark = pytest.mark.django_db
 
@@ -174,15 +174,7 @@ def test_delete_then_default_again(api, template):
 def test_try_queues_a_message_rendered_with_the_template(api, template):
     api.post(
         "/branding/phone/providers",
-        {
-            "name": "twilio",
-            "credentials": {"auth_token": "t"},
-            "configuration": {
-                "sid": TWILIO_SID,
-                "default_from": "+14155550100",
-                "delivery_methods": ["text"],
-            },
-        },
+        twilio_provider_body(),
     )
     response = api.post(f"/branding/phone/templates/{template['id']}/try", {"to": "+14155550199"})
     assert response.status_code == 202, response.content
