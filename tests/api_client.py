@@ -9,6 +9,7 @@ from django.test import Client
 from phoneprovider.services.tokens import token_create
 
 BASE = "/api/v2"
+TRIGGER = [{"id": "custom-phone-provider", "version": "v1"}]
 
 
 class Api:
@@ -102,3 +103,28 @@ def assert_error(
     if error_code is not None:
         assert body.get("errorCode") == error_code
     return body
+
+
+def action_deployed(api: Api, code: str, *, name="gateway", secrets=None, **fields) -> dict:
+    """Create and deploy an Action through the API (custom-phone-provider unless
+    ``supported_triggers`` says otherwise); the Action as the API answers."""
+    body = {"name": name, "supported_triggers": TRIGGER, "code": code, "deploy": True, **fields}
+    if secrets is not None:
+        body["secrets"] = [{"name": key, "value": value} for key, value in secrets.items()]
+    response = api.post("/actions/actions", body)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def custom_provider_select(api: Api, delivery_methods=("text",)) -> dict:
+    """Make the custom provider (the deployed handler) the installation's, through the API."""
+    response = api.post(
+        "/branding/phone/providers",
+        {
+            "name": "custom",
+            "credentials": {},
+            "configuration": {"delivery_methods": list(delivery_methods)},
+        },
+    )
+    assert response.status_code == 201, response.content
+    return response.json()

@@ -5,7 +5,14 @@ import re
 
 import pytest
 
-from tests.api_client import BASE, Api, assert_error  # noqa: F401 - the API tests import them here
+from tests.api_client import (  # noqa: F401 - the API tests import them from here
+    BASE,
+    TRIGGER,
+    Api,
+    action_deployed,
+    assert_error,
+    custom_provider_select,
+)
 
 HANDLER = "exports.onExecuteCustomPhoneProvider = async (event, api) => {};\n"
 BROKEN_HANDLER = "exports.onExecuteCustomPhoneProvider = async (event, api) => {\n"
@@ -44,29 +51,9 @@ def twilio_provider_body(auth_token: str = "tw-auth-token", **configuration) -> 
 @pytest.fixture
 def deployed_action(api):
     """A deployed custom-phone-provider Action, as the API returns it."""
-    response = api.post(
-        "/actions/actions",
-        {
-            "name": "gateway",
-            "supported_triggers": [{"id": "custom-phone-provider", "version": "v1"}],
-            "code": HANDLER,
-            "secrets": [{"name": "API_KEY", "value": "s3cret-value"}],
-            "deploy": True,
-        },
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
+    return action_deployed(api, HANDLER, secrets={"API_KEY": "s3cret-value"})
 
 
 @pytest.fixture
 def custom_provider(api, deployed_action):
-    response = api.post(
-        "/branding/phone/providers",
-        {
-            "name": "custom",
-            "credentials": {},
-            "configuration": {"delivery_methods": ["text"]},
-        },
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
+    return custom_provider_select(api)

@@ -7,11 +7,10 @@ import re
 import pytest
 
 from phoneprovider.models import Action, ActionVersion
-from tests.api.conftest import assert_error
+from tests.api.conftest import TRIGGER, assert_error
 
 pytestmark = pytest.mark.django_db
 
-TRIGGER = [{"id": "custom-phone-provider", "version": "v1"}]
 AXIOS_HANDLER = """const axios = require('axios');
 if (typeof axios.post !== 'function') throw new Error('no axios');
 exports.onExecuteCustomPhoneProvider = async (event, api) => {

@@ -4,11 +4,9 @@ named once, no secret a handler would read as Object.prototype's."""
 import pytest
 
 from phoneprovider.models import Action
-from tests.api.conftest import HANDLER
+from tests.api.conftest import HANDLER, TRIGGER
 
 pytestmark = pytest.mark.django_db
-
-TRIGGER = [{"id": "custom-phone-provider", "version": "v1"}]
 
 
 def _create(api, **fields):

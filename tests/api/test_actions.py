@@ -6,11 +6,9 @@ import uuid
 import pytest
 
 from phoneprovider.models import Action, ActionVersion, AuditEntry, Execution, PhoneProvider
-from tests.api.conftest import BROKEN_HANDLER, HANDLER, assert_error
+from tests.api.conftest import BROKEN_HANDLER, HANDLER, TRIGGER, assert_error
 
 pytestmark = pytest.mark.django_db
-
-TRIGGER = [{"id": "custom-phone-provider", "version": "v1"}]
 
 
 def create(api, **overrides):

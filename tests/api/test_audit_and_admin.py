@@ -5,13 +5,12 @@ import pytest
 from django.utils import timezone
 
 from phoneprovider.models import ApiToken, AuditEntry
-from tests.api.conftest import HANDLER, Api, assert_error, twilio_provider_body
+from tests.api.conftest import HANDLER, TRIGGER, Api, assert_error, twilio_provider_body
 
 pytestmark = pytest.mark.django_db
 
 TWILIO_TOKEN = "tw-auth-token-VALUE"
 SECRET = "action-secret-VALUE"
-TRIGGER = [{"id": "custom-phone-provider", "version": "v1"}]
 
 
 def _entries_since(pk: int):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from phoneprovider.models import PhoneMessage
-from tests.api.conftest import Api
+from tests.api.conftest import Api, action_deployed, custom_provider_select
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -29,23 +29,15 @@ exports.onExecuteSendPhoneMessage = async (event, api) => {
 @pytest.fixture
 def legacy_setup(api, gateway):
     gateway.expect_request("/sms", method="POST").respond_with_json({"ok": True})
-    action = api.post(
-        "/actions/actions",
-        {
-            "name": "legacy",
-            "supported_triggers": [{"id": "send-phone-message", "version": "v2"}],
-            "code": LEGACY,
-            "secrets": [{"name": "GATEWAY_URL", "value": gateway.url_for("/sms")}],
-            "deploy": True,
-        },
+    action = action_deployed(
+        api,
+        LEGACY,
+        name="legacy",
+        supported_triggers=[{"id": "send-phone-message", "version": "v2"}],
+        secrets={"GATEWAY_URL": gateway.url_for("/sms")},
     )
-    assert action.status_code == 201, action.content
-    provider = api.post(
-        "/branding/phone/providers",
-        {"name": "custom", "credentials": {}, "configuration": {"delivery_methods": ["text"]}},
-    )
-    assert provider.status_code == 201, provider.content
-    return action.json()
+    custom_provider_select(api)
+    return action
 
 
 def test_a_legacy_action_delivers_through_the_messages_api(

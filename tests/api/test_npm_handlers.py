@@ -13,7 +13,7 @@ import urllib.parse
 import pytest
 
 from phoneprovider.models import PhoneMessage
-from tests.api.conftest import Api
+from tests.api.conftest import Api, action_deployed, custom_provider_select
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -48,24 +48,11 @@ SID = "AC" + "1" * 32
 
 
 def _deploy(api: Api, code: str, dependency: dict, secrets: dict) -> dict:
-    response = api.post(
-        "/actions/actions",
-        {
-            "name": "npm handler",
-            "supported_triggers": [{"id": "custom-phone-provider", "version": "v1"}],
-            "code": code,
-            "dependencies": [dependency],
-            "secrets": [{"name": k, "value": v} for k, v in secrets.items()],
-            "deploy": True,
-        },
+    action = action_deployed(
+        api, code, name="npm handler", dependencies=[dependency], secrets=secrets
     )
-    assert response.status_code == 201, response.content
-    provider = api.post(
-        "/branding/phone/providers",
-        {"name": "custom", "credentials": {}, "configuration": {"delivery_methods": ["text"]}},
-    )
-    assert provider.status_code == 201, provider.content
-    return response.json()
+    custom_provider_select(api)
+    return action
 
 
 def _send(api: Api, to: str, code: str) -> PhoneMessage:

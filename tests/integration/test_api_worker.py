@@ -5,7 +5,7 @@ import json
 import pytest
 
 from phoneprovider.models import Execution, PhoneMessage
-from tests.api_client import Api
+from tests.api_client import Api, action_deployed, custom_provider_select
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -30,27 +30,8 @@ exports.onExecuteCustomPhoneProvider = async (event, api) => {
 def custom_setup(api, gateway):
     """Through the API only: create and deploy the Action, then select the custom provider."""
     gateway.expect_request("/sms", method="POST").respond_with_json({"ok": True})
-    action = api.post(
-        "/actions/actions",
-        {
-            "name": "gateway",
-            "supported_triggers": [{"id": "custom-phone-provider", "version": "v1"}],
-            "code": FORWARDER,
-            "secrets": [{"name": "GATEWAY_URL", "value": gateway.url_for("/sms")}],
-            "deploy": True,
-        },
-    )
-    assert action.status_code == 201, action.content
-    provider = api.post(
-        "/branding/phone/providers",
-        {
-            "name": "custom",
-            "credentials": {},
-            "configuration": {"delivery_methods": ["text", "voice"]},
-        },
-    )
-    assert provider.status_code == 201, provider.content
-    return action.json(), provider.json()
+    action = action_deployed(api, FORWARDER, secrets={"GATEWAY_URL": gateway.url_for("/sms")})
+    return action, custom_provider_select(api, ["text", "voice"])
 
 
 @pytest.fixture

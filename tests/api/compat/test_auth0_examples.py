@@ -9,7 +9,7 @@ README; none of them appear here unless Auth0 documents them too.
 import pytest
 
 from phoneprovider.models import MessageType
-from tests.api.conftest import PROVIDER_FIELDS, TIMESTAMP, TWILIO_SID, Api, assert_error
+from tests.api.conftest import PROVIDER_FIELDS, TIMESTAMP, TRIGGER, TWILIO_SID, Api, assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,6 @@ VERSION_FIELDS = {
     "updated_at",
     "supported_triggers",
 }
-TRIGGER = [{"id": "custom-phone-provider", "version": "v1"}]
 HANDLER = """
 exports.onExecuteCustomPhoneProvider = async (event, api) => {
   console.log(`sending ${event.notification.message_type} to ${event.notification.recipient}`);

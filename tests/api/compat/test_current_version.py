@@ -10,7 +10,7 @@ runtime, status, number, build_time, created_at, updated_at}``, ``status`` upper
 
 import pytest
 
-from tests.api.conftest import HANDLER, TIMESTAMP, Api
+from tests.api.conftest import HANDLER, TIMESTAMP, TRIGGER, Api
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,6 @@ CURRENT_VERSION_FIELDS = [
     "created_at",
     "updated_at",
 ]
-TRIGGER = [{"id": "custom-phone-provider", "version": "v1"}]
 HANDLER_V2 = "exports.onExecuteCustomPhoneProvider = async (event, api) => { /* v2 */ };\n"
 
 
