@@ -13,7 +13,7 @@ import urllib.parse
 import pytest
 
 from phoneprovider.models import PhoneMessage
-from tests.api.conftest import Api, action_deployed, custom_provider_select
+from tests.api_client import Api, action_deployed, custom_provider_select
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
