@@ -133,7 +133,10 @@ def main() -> None:
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         figures.append(cpu * 1000 / args.n)
         print(f"{args.n} sends: {figures[-1]:.3f} ms CPU/request ({wall * 1000 / args.n:.3f} wall)")
-    print(f"median {statistics.median(figures):.3f} ms CPU/request")
+    print(
+        f"median {statistics.median(figures):.3f}, min {min(figures):.3f} ms CPU/request; "
+        f"load {os.getloadavg()[0]:.2f}"
+    )
     if args.profile:
         profiler = cProfile.Profile(time.process_time)  # CPU, not waits
         profiler.enable()

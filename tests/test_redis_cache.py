@@ -37,3 +37,37 @@ def test_it_stores_reads_adds_and_deletes_like_django_redis_cache():
     assert cache.incr("redis-cache-counter-test") == 1
     cache.delete("redis-cache-test")
     assert cache.get("redis-cache-test") is None
+
+
+def test_incr_expiring_counts_in_one_command_and_keeps_the_first_expiry():
+    key = "redis-cache-window-test"
+    cache.delete(key)
+    client = cache._cache.get_client(write=True)
+    raw_key = cache.make_and_validate_key(key)
+
+    assert cache.incr_expiring(key, 30) == 1
+    client.expire(raw_key, 100)  # a later count must not reset the window's expiry
+    assert cache.incr_expiring(key, 30) == 2
+    assert 90 < client.ttl(raw_key) <= 100
+    assert cache.get(key) == 2  # an ordinary cache value too
+    cache.delete(key)
+
+
+def test_incr_expiring_is_atomic_across_threads():
+    key = "redis-cache-window-race"
+    cache.delete(key)
+    counts = []
+
+    def count():
+        from django.core.cache import cache as thread_cache
+
+        counts.extend(thread_cache.incr_expiring(key, 30) for _ in range(50))
+
+    threads = [threading.Thread(target=count) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(counts) == list(range(1, 201))
+    assert 0 < cache._cache.get_client().ttl(cache.make_and_validate_key(key)) <= 30
+    cache.delete(key)

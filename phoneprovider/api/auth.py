@@ -69,6 +69,9 @@ def rate_limit(token: ApiToken) -> dict[str, str]:
 
 
 def _count_request(key: str) -> int:
+    incr_expiring = getattr(cache, "incr_expiring", None)
+    if incr_expiring is not None:  # the Redis cache (redis_cache.py): one round trip
+        return incr_expiring(key, WINDOW_SECONDS + 30)
     cache.add(key, 0, timeout=WINDOW_SECONDS + 30)
     try:
         return cache.incr(key)

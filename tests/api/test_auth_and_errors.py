@@ -245,3 +245,19 @@ def test_code_errors_name_line_and_column_in_the_message(api):
     )
     body = assert_error(response, 400)
     assert "line 2" in body["message"] and "column" in body["message"]
+
+
+def test_rate_limit_counts_in_the_file_cache_too(api, settings, tmp_path):
+    settings.API_RATE_LIMIT_PER_MINUTE = 2
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    from django.core.cache import cache
+
+    assert not hasattr(cache, "incr_expiring")  # the add + incr path
+    assert api.get("/actions/triggers")["X-RateLimit-Remaining"] == "1"
+    assert api.get("/actions/triggers")["X-RateLimit-Remaining"] == "0"
+    assert_error(api.get("/actions/triggers"), 429, error_code="too_many_requests")
