@@ -49,6 +49,16 @@ def twilio_provider_body(auth_token: str = "tw-auth-token", **configuration) -> 
 
 
 @pytest.fixture
+def twilio_provider(api):
+    """A Twilio provider for text and voice, created through the API, as it answers."""
+    response = api.post(
+        "/branding/phone/providers", twilio_provider_body(delivery_methods=["text", "voice"])
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+@pytest.fixture
 def deployed_action(api):
     """A deployed custom-phone-provider Action, as the API returns it."""
     return action_deployed(api, HANDLER, secrets={"API_KEY": "s3cret-value"})

@@ -6,8 +6,7 @@ import json
 import pytest
 
 from phoneprovider.models import Action, PhoneMessage
-from tests.api.conftest import HANDLER
-from tests.api.test_messages import provider  # noqa: F401 - a fixture
+from tests.api.conftest import HANDLER, TRIGGER
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +19,7 @@ def _send(api, field: str, value: str = SURROGATE):
 
 
 @pytest.mark.parametrize("field", ["idempotency_key", "code", "locale", "from"])
-def test_a_lone_surrogate_in_a_send_field_is_400(api, provider, field):  # noqa: F811
+def test_a_lone_surrogate_in_a_send_field_is_400(api, twilio_provider, field):
     response = _send(api, field)
     assert response.status_code == 400, response.content
     body = response.json()
@@ -38,12 +37,11 @@ def test_a_lone_surrogate_inside_user_is_400(api):
 
 
 def test_a_lone_surrogate_in_an_action_name_or_secret_is_400(api):
-    trigger = [{"id": "custom-phone-provider", "version": "v1"}]
     for action in (
-        {"name": "@@", "supported_triggers": trigger},
+        {"name": "@@", "supported_triggers": TRIGGER},
         {
             "name": "ok",
-            "supported_triggers": trigger,
+            "supported_triggers": TRIGGER,
             "code": HANDLER,
             "secrets": [{"name": "K", "value": "@@"}],
         },
@@ -54,7 +52,7 @@ def test_a_lone_surrogate_in_an_action_name_or_secret_is_400(api):
     assert Action.objects.count() == 0
 
 
-def test_an_idempotency_key_header_over_255_characters_is_400(api, provider):  # noqa: F811
+def test_an_idempotency_key_header_over_255_characters_is_400(api, twilio_provider):
     accepted = api.post(
         "/phone/messages", {"to": "+14155550100"}, headers={"Idempotency-Key": "k" * 255}
     )

@@ -3,19 +3,9 @@
 import pytest
 
 from phoneprovider.models import DeliveryAttempt, PhoneMessage
-from tests.api.conftest import assert_error, twilio_provider_body
+from tests.api.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def provider(api):
-    response = api.post(
-        "/branding/phone/providers",
-        twilio_provider_body(delivery_methods=["text", "voice"]),
-    )
-    assert response.status_code == 201
-    return response.json()
 
 
 def send(api, headers=None, **overrides):
@@ -33,7 +23,7 @@ def send(api, headers=None, **overrides):
     return api.post("/phone/messages", body, headers=headers)
 
 
-def test_send_queues_a_message(api, provider):
+def test_send_queues_a_message(api, twilio_provider):
     response = send(api)
     assert response.status_code == 202, response.content
     body = response.json()
@@ -49,20 +39,20 @@ def test_send_queues_a_message(api, provider):
     assert not message.is_test
 
 
-def test_same_idempotency_key_returns_the_same_message(api, provider):
+def test_same_idempotency_key_returns_the_same_message(api, twilio_provider):
     first = send(api, idempotency_key="login-123").json()
     second = send(api, idempotency_key="login-123").json()
     assert first["id"] == second["id"]
     assert PhoneMessage.objects.count() == 1
 
 
-def test_idempotency_key_header(api, provider):
+def test_idempotency_key_header(api, twilio_provider):
     first = send(api, headers={"Idempotency-Key": "hdr-1"}).json()
     second = send(api, headers={"Idempotency-Key": "hdr-1"}).json()
     assert first["id"] == second["id"] and first["idempotency_key"] == "hdr-1"
 
 
-def test_send_validation(api, provider):
+def test_send_validation(api, twilio_provider):
     assert_error(api.post("/phone/messages", {}), 400, contains="Missing required property: to")
     assert_error(send(api, to="555"), 400, contains="E.164")
     assert_error(send(api, message_type="hello"), 400, contains="No enum match")
@@ -74,7 +64,7 @@ def test_send_without_provider_is_400(api):
     assert_error(send(api), 400, contains="provider")
 
 
-def test_get_status_with_attempts(api, provider):
+def test_get_status_with_attempts(api, twilio_provider):
     sent = send(api).json()
     message = PhoneMessage.objects.get()
     DeliveryAttempt.objects.create(
@@ -101,7 +91,7 @@ def test_get_unknown_is_404(api):
     assert_error(api.get("/phone/messages/msg_missing"), 404)
 
 
-def test_scopes(api_as, provider):
+def test_scopes(api_as, twilio_provider):
     sender = api_as("create:phone_messages")
     sent = send(sender)
     assert sent.status_code == 202
@@ -124,7 +114,7 @@ def batch(api, *items):
     return api.post("/phone/messages/batch", {"messages": list(items)})
 
 
-def test_batch_gives_each_message_its_own_result_in_order(api, provider):
+def test_batch_gives_each_message_its_own_result_in_order(api, twilio_provider):
     response = batch(
         api,
         {"to": "+14155550101", "code": "111111", "idempotency_key": "b-1"},
@@ -143,7 +133,7 @@ def test_batch_gives_each_message_its_own_result_in_order(api, provider):
     assert "3, 3, 3, 3, 3, 3" in stored[third["id"]].as_voice
 
 
-def test_batch_idempotency_keys_return_the_earlier_message(api, provider):
+def test_batch_idempotency_keys_return_the_earlier_message(api, twilio_provider):
     earlier = send(api, idempotency_key="k-1").json()
 
     results = batch(
@@ -158,7 +148,7 @@ def test_batch_idempotency_keys_return_the_earlier_message(api, provider):
     assert PhoneMessage.objects.count() == 2
 
 
-def test_batch_items_are_limited_one_by_one(api, provider):
+def test_batch_items_are_limited_one_by_one(api, twilio_provider):
     from phoneprovider.services import limits
 
     limits.policy_update(actor="t", recipient_per_hour=2)
@@ -169,7 +159,7 @@ def test_batch_items_are_limited_one_by_one(api, provider):
     assert results[2]["limit_rule"] == "recipient_per_hour"
 
 
-def test_batch_takes_up_to_1000_messages(api, provider):
+def test_batch_takes_up_to_1000_messages(api, twilio_provider):
     items = [{"to": f"+1415555{i:04d}", "idempotency_key": f"many-{i}"} for i in range(1000)]
 
     response = batch(api, *items)
@@ -182,13 +172,13 @@ def test_batch_takes_up_to_1000_messages(api, provider):
     assert PhoneMessage.objects.count() == 1000
 
 
-def test_batch_refuses_a_malformed_body_whole(api, provider):
+def test_batch_refuses_a_malformed_body_whole(api, twilio_provider):
     assert_error(batch(api, {"to": "+14155550101"}, {"to": 5}), 400, contains="Payload validation")
     assert_error(api.post("/phone/messages/batch", {}), 400, contains="messages")
     assert PhoneMessage.objects.count() == 0
 
 
-def test_batch_needs_the_create_scope(api_as, provider):
+def test_batch_needs_the_create_scope(api_as, twilio_provider):
     reader = api_as("read:phone_messages")
     assert_error(batch(reader, {"to": "+14155550101"}), 403, contains="create:phone_messages")
 
@@ -203,7 +193,7 @@ def test_batch_is_in_the_openapi_document(api):
 # --- the lean intake ------------------------------------------------------------------------------
 
 
-def test_a_send_costs_one_insert_once_token_and_configuration_are_copied(api, provider):
+def test_a_send_costs_one_insert_once_token_and_configuration_are_copied(api, twilio_provider):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -227,7 +217,7 @@ def test_a_send_costs_one_insert_once_token_and_configuration_are_copied(api, pr
     assert statements(keyed) == ["SELECT", "INSERT"]
 
 
-def test_a_revoked_token_is_refused_at_once_although_processes_keep_copies(api, provider):
+def test_a_revoked_token_is_refused_at_once_although_processes_keep_copies(api, twilio_provider):
     from phoneprovider.models import ApiToken
     from phoneprovider.services.tokens import token_revoke
 
@@ -237,7 +227,7 @@ def test_a_revoked_token_is_refused_at_once_although_processes_keep_copies(api, 
     assert_error(send(api), 401, contains="Invalid token")
 
 
-def test_a_send_reads_the_configuration_generation_once(api, provider, monkeypatch):
+def test_a_send_reads_the_configuration_generation_once(api, twilio_provider, monkeypatch):
     from phoneprovider import config_cache
 
     send(api, to="+14155550100")
@@ -249,7 +239,7 @@ def test_a_send_reads_the_configuration_generation_once(api, provider, monkeypat
     assert len(looks) == 1  # the token and the send's provider, template and limits alike
 
 
-def test_a_configuration_change_is_seen_by_the_next_send(api, provider):
+def test_a_configuration_change_is_seen_by_the_next_send(api, twilio_provider):
     from phoneprovider.services.limits import policy_update
 
     assert send(api, to="+14155550100").json()["status"] == "queued"

@@ -11,7 +11,6 @@ import pytest
 from phoneprovider.api.schemas import E164_PATTERN
 from phoneprovider.models import PhoneMessage
 from tests.api.conftest import twilio_provider_body
-from tests.api.test_messages import provider  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +46,9 @@ def test_the_try_to_field_claims_no_e164_pattern(document, schema):
 
 def test_a_provider_try_to_a_non_e164_number_is_accepted_and_recorded_unsent(
     api,
-    provider,  # noqa: F811
+    twilio_provider,
 ):
-    response = api.post(f"/branding/phone/providers/{provider['id']}/try", {"to": NOT_E164})
+    response = api.post(f"/branding/phone/providers/{twilio_provider['id']}/try", {"to": NOT_E164})
 
     assert response.status_code == 202, response.content
     message = PhoneMessage.objects.get()
@@ -62,8 +61,10 @@ def test_a_provider_try_to_a_non_e164_number_is_accepted_and_recorded_unsent(
     }
 
 
-def test_a_provider_try_to_an_e164_number_is_queued(api, provider):  # noqa: F811
-    response = api.post(f"/branding/phone/providers/{provider['id']}/try", {"to": "+14155550123"})
+def test_a_provider_try_to_an_e164_number_is_queued(api, twilio_provider):
+    response = api.post(
+        f"/branding/phone/providers/{twilio_provider['id']}/try", {"to": "+14155550123"}
+    )
 
     assert response.status_code == 202, response.content
     message = PhoneMessage.objects.get()
@@ -73,7 +74,7 @@ def test_a_provider_try_to_an_e164_number_is_queued(api, provider):  # noqa: F81
 
 def test_a_template_try_to_a_non_e164_number_is_accepted_and_recorded_unsent(
     api,
-    provider,  # noqa: F811
+    twilio_provider,
 ):
     created = api.post("/branding/phone/templates", {"type": "otp_verify"})
     assert created.status_code == 201, created.content
@@ -122,7 +123,7 @@ def test_the_send_document_states_e164_for_to_from_and_the_erasure_path(document
 
 
 @pytest.mark.parametrize("to", [NOT_E164, INVALID_E164, "abc", "+1 415 555 01"])
-def test_a_send_to_anything_but_a_valid_e164_number_is_400(api, provider, to):  # noqa: F811
+def test_a_send_to_anything_but_a_valid_e164_number_is_400(api, twilio_provider, to):
     body = _is_auth0_error(api.post("/phone/messages", {"to": to}), 400)
     assert "E.164" in body["message"] or "not a valid phone number" in body["message"]
     batch = api.post("/phone/messages/batch", {"messages": [{"to": to}]})
@@ -131,7 +132,7 @@ def test_a_send_to_anything_but_a_valid_e164_number_is_400(api, provider, to):  
     assert PhoneMessage.objects.count() == 0
 
 
-def test_a_send_to_a_valid_number_with_spaces_is_stored_in_e164(api, provider):  # noqa: F811
+def test_a_send_to_a_valid_number_with_spaces_is_stored_in_e164(api, twilio_provider):
     response = api.post("/phone/messages", {"to": "+1 415 555 0123"})
 
     assert response.status_code == 202, response.content
@@ -141,7 +142,7 @@ def test_a_send_to_a_valid_number_with_spaces_is_stored_in_e164(api, provider): 
 @pytest.mark.parametrize(
     ("sender", "stored"), [("ACME", "ACME"), ("+44 20 7946 0018", "+442079460018")]
 )
-def test_a_send_from_a_number_or_sender_id_is_accepted(api, provider, sender, stored):  # noqa: F811
+def test_a_send_from_a_number_or_sender_id_is_accepted(api, twilio_provider, sender, stored):
     response = api.post("/phone/messages", {"to": "+14155550123", "from": sender})
 
     assert response.status_code == 202, response.content
@@ -149,7 +150,7 @@ def test_a_send_from_a_number_or_sender_id_is_accepted(api, provider, sender, st
 
 
 @pytest.mark.parametrize("sender", ["1234567890", INVALID_E164, "ACME-SENDER-LONG", "a!"])
-def test_a_send_from_anything_else_is_400(api, provider, sender):  # noqa: F811
+def test_a_send_from_anything_else_is_400(api, twilio_provider, sender):
     _is_auth0_error(api.post("/phone/messages", {"to": "+14155550123", "from": sender}), 400)
     assert PhoneMessage.objects.count() == 0
 

@@ -21,13 +21,6 @@ def twilio_body(**overrides):
     return {**twilio_provider_body(delivery_methods=["text", "voice"]), **overrides}
 
 
-@pytest.fixture
-def twilio_provider(api):
-    response = api.post("/branding/phone/providers", twilio_body())
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
 def test_list_is_empty_on_a_fresh_install(api):
     response = api.get("/branding/phone/providers")
     assert response.status_code == 200
