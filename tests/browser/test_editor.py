@@ -74,7 +74,10 @@ def test_write_flag_fix_dry_run_deploy_diff_and_revert(
     paste_code(page, TYPO_HANDLER)
     expect(status).to_contain_text("Unsaved changes")
     problem_list = page.get_by_role("list", name="Problems in the code")
-    expect(problem_list).to_contain_text("event.secret does not exist")
+    # The first check waits for Monaco's TypeScript worker to start: seconds on a busy machine
+    # (a fresh-clone CI at load 12 took longer than the default 5 s), as the hover and
+    # suggestion checks below allow.
+    expect(problem_list).to_contain_text("event.secret does not exist", timeout=20_000)
     expect(problem_list).to_contain_text("Did you mean event.secrets?")
     assert any(p["severity"] == "warning" and p["line"] == 2 for p in problems(page))
 
