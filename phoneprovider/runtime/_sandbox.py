@@ -24,9 +24,11 @@ __all__ = ["GRACE_S", "Pool", "Sandbox", "SandboxDied", "get_pool", "spec_for"]
 
 GRACE_S = 3.0
 MAX_CONTEXTS_PER_SANDBOX = 8
-# Executions one sandbox process runs at once. Most of an execution is waiting on the network;
-# more than a few at once per process only queue behind its main thread.
-MAX_IN_FLIGHT = int(os.environ.get("PHONEPROVIDER_SANDBOX_IN_FLIGHT", "0")) or 8
+# Executions one sandbox process may run at once (each in its own Worker, ~11 MB more). One by
+# default: on this 2-core machine, 8 at once per process measured no faster at concurrency 32
+# (bench/runtime_bench.py, same load: 0.55x Node with 8, 0.70x with 1) and held 1.1 GB of
+# sandboxes instead of 0.7 GB. Raise it where executions mostly wait on slow gateways.
+MAX_IN_FLIGHT = int(os.environ.get("PHONEPROVIDER_SANDBOX_IN_FLIGHT", "0")) or 1
 
 
 _SPAWN = object()

@@ -1,8 +1,9 @@
 """A real Celery worker whose sandbox executions share one process: a runaway handler in a batch
 times out alone, the messages it shared the process with are delivered, and the worker goes on.
 
-One worker (one prefork child) limited to one sandbox process
-(``PHONEPROVIDER_SANDBOX_PROCESSES=1``), so a batch's executions run side by side in it;
+One worker (one prefork child) limited to one sandbox process that may run eight at once
+(``PHONEPROVIDER_SANDBOX_PROCESSES=1``, ``PHONEPROVIDER_SANDBOX_IN_FLIGHT=8``), so a batch's
+executions run side by side in it;
 ``ACTIONS_EXECUTION_TIMEOUT=2`` and ``MESSAGE_MAX_ATTEMPTS=1`` (a transient failure shows as a
 ``retry`` attempt, then ends the message). It takes its tasks from a Redis of this module's own.
 
@@ -51,6 +52,7 @@ def shared_sandbox_worker(django_db_setup, django_db_blocker, module_redis, tmp_
             MESSAGE_MAX_ATTEMPTS="1",
             ACTIONS_EXECUTION_TIMEOUT="2",
             PHONEPROVIDER_SANDBOX_PROCESSES="1",
+            PHONEPROVIDER_SANDBOX_IN_FLIGHT="8",
         )
     worker = WorkerProcess(
         env, tmp_path_factory.mktemp("shared-sandbox") / "worker.log", concurrency=1
