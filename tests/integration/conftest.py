@@ -83,6 +83,15 @@ def private_redis(tmp_path):
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def module_redis(tmp_path_factory):
+    """A Redis of one test module's own (its URL), for a worker the module's tests share."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
 @pytest.fixture
 def worker_factory(tmp_path, django_db_blocker, private_redis):
     """Start a worker and its beat on this test's own Redis broker."""

@@ -20,21 +20,13 @@ import pytest
 from phoneprovider.models import ActionVersion, PhoneMessage
 from phoneprovider.services import messages, queue
 from tests.conftest import WorkerProcess, wait_for, worker_environment
-from tests.integration.conftest import RedisServer, hold_first_request
+from tests.integration.conftest import hold_first_request
 from tests.integration.test_delivery_worker import deploy_custom
 from tests.runtime.conftest import Loopback
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 SECRET = "s3cret-token"  # the GATEWAY_TOKEN deploy_custom stores
-
-
-@pytest.fixture(scope="module")
-def module_redis(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server.url
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ from werkzeug import Response
 
 from phoneprovider.services import messages, queue
 from tests.conftest import WorkerProcess, wait_for, worker_environment
-from tests.integration.conftest import RedisServer
 from tests.integration.test_delivery_worker import deploy_custom
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -33,14 +32,6 @@ exports.onExecuteCustomPhoneProvider = async (event, api) => {
   console.log('gateway answered', res.status);
 };
 """
-
-
-@pytest.fixture(scope="module")
-def module_redis(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server.url
-    server.stop()
 
 
 @pytest.fixture(scope="module")
