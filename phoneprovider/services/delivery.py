@@ -106,6 +106,7 @@ def retry_delay(attempt: int) -> float:
 
 Handler = tuple[object, dict[str, str]]  # (deployed ActionVersion or None, its secrets)
 Target = PhoneProvider | Connection  # the default provider, or a route's connection
+Row = tuple[PhoneMessage, Target, Rule | None]  # a message, where it goes, the rule that chose it
 
 
 def _send(target: Target, handler: Handler, message: PhoneMessage, rule: Rule | None) -> SendResult:
@@ -145,7 +146,7 @@ def _execution_build(result: SendResult, code: str = "") -> Execution | None:
 _sender_pool: ThreadPoolExecutor | None = None
 
 
-def _send_all(batch: list, send: Callable[[object], SendResult]) -> list:
+def _send_all(batch: list[Row], send: Callable[[Row], SendResult]) -> list:
     """Send a batch side by side: the sandbox runs many executions at once and provider calls
     wait on the network, so one slow gateway answer doesn't hold up the rest of the batch."""
     global _sender_pool
@@ -170,7 +171,7 @@ def deliver_due(*, limit: int | None = None, only_pk: int | None = None) -> list
     with transaction.atomic():
         batch = _claim_due(limit, only_pk)
         pinned = _pinned_rules(batch)
-        sendable: list[tuple[PhoneMessage, Target, Rule | None]] = []
+        sendable: list[Row] = []
         for message in batch:
             rule = pinned.get(message.pinned_connection_id) or _route_choose(message, rules)
             if message.attempt_count - message.step_first_attempt >= settings.MESSAGE_MAX_ATTEMPTS:
@@ -257,8 +258,8 @@ def _key_missing(exc: SecretUnavailable, what: str) -> SendResult:
     return SendResult("retry", exc.message)
 
 
-def _send_safely(send: Callable[[object], SendResult], row) -> SendResult:
-    message = row[0] if isinstance(row, tuple) else row
+def _send_safely(send: Callable[[Row], SendResult], row: Row) -> SendResult:
+    message = row[0]
     try:
         return send(row)
     except SecretUnavailable as exc:
@@ -295,7 +296,9 @@ def _fail_over(provider: PhoneProvider, batch: list[PhoneMessage]) -> None:
             )
             for m in batch
         )
-    results = _send_all(batch, lambda message: twilio.send(provider, message))
+    results = _send_all(
+        [(m, provider, None) for m in batch], lambda row: twilio.send(provider, row[0])
+    )
     for index, (message, result) in enumerate(zip(batch, results, strict=True)):
         if result.outcome == "retry":  # one failover try: the custom provider used its retries
             result = results[index] = SendResult("failed", result.reason)
